@@ -70,9 +70,6 @@ func encap(uid, name string, f Family) TransferSyntax {
 // retire marks ts retired.
 func (ts TransferSyntax) retire() TransferSyntax { ts.Retired = true; return ts }
 
-// refuse marks ts not storable.
-func (ts TransferSyntax) refuse() TransferSyntax { ts.notStorable = true; return ts }
-
 // transferSyntaxes lists every transfer syntax of PS3.6 Table A-1 and one
 // private syntax still met in the field.
 var transferSyntaxes = [...]TransferSyntax{
@@ -156,9 +153,9 @@ var transferSyntaxes = [...]TransferSyntax{
 	{UID: "1.2.840.10008.1.2.6.2", Name: "XML Encoding", Family: FamilyOther, Retired: true, notStorable: true},
 	// SMPTE ST 2110: real-time communication only (PS3.22); the essence
 	// travels as RTP streams beside the metadata, never as a stored data set.
-	native("1.2.840.10008.1.2.7.1", "SMPTE ST 2110-20 Uncompressed Progressive Active Video").refuse(),
-	native("1.2.840.10008.1.2.7.2", "SMPTE ST 2110-20 Uncompressed Interlaced Active Video").refuse(),
-	native("1.2.840.10008.1.2.7.3", "SMPTE ST 2110-30 PCM Digital Audio").refuse(),
+	{UID: "1.2.840.10008.1.2.7.1", Name: "SMPTE ST 2110-20 Uncompressed Progressive Active Video", Family: FamilySMPTE2110, ExplicitVR: true, notStorable: true},
+	{UID: "1.2.840.10008.1.2.7.2", Name: "SMPTE ST 2110-20 Uncompressed Interlaced Active Video", Family: FamilySMPTE2110, ExplicitVR: true, notStorable: true},
+	{UID: "1.2.840.10008.1.2.7.3", Name: "SMPTE ST 2110-30 PCM Digital Audio", Family: FamilySMPTE2110, ExplicitVR: true, notStorable: true},
 	// Papyrus 3: retired, and its encoding rules are gone from PS3.5.
 	{UID: "1.2.840.10008.1.20", Name: "Papyrus 3 Implicit VR Little Endian", Family: FamilyUncompressed, Retired: true, notStorable: true},
 	// GE private: implicit VR little endian with big endian pixel data. A
