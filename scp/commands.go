@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/dicominbox/dicominbox/scp/dimse"
 	"github.com/dicominbox/dicominbox/scp/pdu"
@@ -64,7 +65,7 @@ func (a *association) handleStore(cmd *dimse.Command, pc negotiatedContext) bool
 		MoveOriginatorMessageID: cmd.MoveOriginatorMessageID,
 	}
 	ev := Event{Association: a.info, SOPClassUID: req.SOPClassUID, SOPInstanceUID: req.SOPInstanceUID}
-	dr := &dataReader{a: a, ctxID: pc.ID}
+	dr := &dataReader{a: a, ctxID: pc.ID, progress: &ev, nextReport: progressEvery}
 	var status Status
 	if refuse != nil {
 		status = *refuse
@@ -148,6 +149,25 @@ type dataReader struct {
 	last  bool
 	err   error
 	n     int64
+
+	// progress, when set, is the template of the BytesReceived events sent
+	// each time another progressEvery bytes have arrived.
+	progress   *Event
+	nextReport int64
+}
+
+// progressEvery is the spacing of BytesReceived events within one data set.
+const progressEvery = 1 << 20
+
+func (d *dataReader) advance(n int) {
+	d.cur = d.cur[n:]
+	d.n += int64(n)
+	if d.progress != nil && d.n >= d.nextReport {
+		d.nextReport = d.n + progressEvery
+		e := *d.progress
+		e.Kind, e.Bytes, e.Time = BytesReceived, d.n, time.Time{}
+		d.a.srv.emit(e)
+	}
 }
 
 func (d *dataReader) fill() error {
@@ -179,8 +199,7 @@ func (d *dataReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	n := copy(p, d.cur)
-	d.cur = d.cur[n:]
-	d.n += int64(n)
+	d.advance(n)
 	return n, nil
 }
 
@@ -196,8 +215,7 @@ func (d *dataReader) WriteTo(w io.Writer) (int64, error) {
 			return total, err
 		}
 		n, err := w.Write(d.cur)
-		d.cur = d.cur[n:]
-		d.n += int64(n)
+		d.advance(n)
 		total += int64(n)
 		if err != nil {
 			return total, err

@@ -25,7 +25,7 @@ func DescribeRejection(rj pdu.AssociateRJ) string {
 	case pdu.RejectSourceProviderACSE:
 		source = "by the ACSE provider"
 		reason = map[byte]string{
-			1:                                           "no reason given",
+			1: "no reason given",
 			pdu.RejectReasonProtocolVersionNotSupported: "protocol version not supported",
 		}[rj.Reason]
 	case pdu.RejectSourceProviderPresentation:

@@ -65,7 +65,7 @@ func abstractSyntaxAcceptable(cfg *Config, as string) bool {
 	if as == uid.Verification || uid.IsStorage(as) {
 		return true
 	}
-	return cfg.AcceptUnknownSOPClasses && validUID(as) && !isKnownNonStorage(as)
+	return cfg.AcceptUnknownSOPClasses && uid.Valid(as) && !isKnownNonStorage(as)
 }
 
 // isKnownNonStorage reports whether as is a well-known SOP class of another
@@ -97,29 +97,6 @@ func chooseTransferSyntax(abstract string, proposed []string) (string, bool) {
 		return t, true
 	}
 	return bigEndian, bigEndian != ""
-}
-
-// validUID reports whether s is a syntactically valid UID (PS3.5 9.1):
-// at most 64 characters, dot-separated numeric components without leading zeros.
-func validUID(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	start := 0
-	for i := 0; i <= len(s); i++ {
-		if i == len(s) || s[i] == '.' {
-			comp := s[start:i]
-			if comp == "" || (len(comp) > 1 && comp[0] == '0') {
-				return false
-			}
-			start = i + 1
-			continue
-		}
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // rejection is an A-ASSOCIATE-RJ with the words that explain it in logs and events.

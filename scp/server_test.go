@@ -124,9 +124,9 @@ func TestNegotiationPolicy(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	c, err := Dial(ctx, addr, DialConfig{CalledAE: "INBOX", Contexts: []ProposedContext{
-		{AbstractSyntax: ctImageStorage, TransferSyntaxes: []string{"1.2.840.10008.1.2.4.201"}},                       // HTJ2K: storable
-		{AbstractSyntax: ctImageStorage, TransferSyntaxes: []string{"1.2.3.4.5.6"}},                                   // private TS
-		{AbstractSyntax: "1.2.276.0.19.55.1.5.1.1.1", TransferSyntaxes: []string{uid.ImplicitVRLittleEndian}},          // private SOP class
+		{AbstractSyntax: ctImageStorage, TransferSyntaxes: []string{"1.2.840.10008.1.2.4.201"}},                           // HTJ2K: storable
+		{AbstractSyntax: ctImageStorage, TransferSyntaxes: []string{"1.2.3.4.5.6"}},                                       // private TS
+		{AbstractSyntax: "1.2.276.0.19.55.1.5.1.1.1", TransferSyntaxes: []string{uid.ImplicitVRLittleEndian}},             // private SOP class
 		{AbstractSyntax: ctImageStorage, TransferSyntaxes: []string{uid.ExplicitVRBigEndian, uid.ExplicitVRLittleEndian}}, // LE preferred over BE
 	}})
 	if err != nil {
@@ -261,4 +261,45 @@ func TestHandlerStatusAndPanic(t *testing.T) {
 		t.Fatalf("echo after drained data set: %04X %v", s, err)
 	}
 	c.Release(ctx)
+}
+
+func TestEventsOfAnAssociation(t *testing.T) {
+	var mu sync.Mutex
+	var kinds []EventKind
+	var stored Event
+	_, addr := startServer(t, Config{OnEvent: func(e Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(kinds) == 0 || kinds[len(kinds)-1] != e.Kind || e.Kind != BytesReceived {
+			kinds = append(kinds, e.Kind)
+		}
+		if e.Kind == InstanceStored {
+			stored = e
+		}
+	}})
+	c := dialStore(t, addr, uid.ImplicitVRLittleEndian)
+	ctx := context.Background()
+	if _, err := c.Store(ctx, ctImageStorage, "1.2.3.4", uid.ImplicitVRLittleEndian, bytes.NewReader(make([]byte, 3<<20))); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := []EventKind{AssociationRequested, AssociationAccepted, InstanceStarted, BytesReceived, InstanceStored, AssociationReleased}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		mu.Lock()
+		got := fmt.Sprint(kinds)
+		mu.Unlock()
+		if got == fmt.Sprint(want) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("events %v, want %v", got, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if stored.Bytes != 3<<20 || stored.SOPInstanceUID != "1.2.3.4" || stored.Association.CallingAE != "DICOMINBOX" {
+		t.Errorf("InstanceStored event: %+v", stored)
+	}
 }
