@@ -61,10 +61,9 @@ func unrecognized(t Type) error {
 	return errorf(AbortReasonUnrecognizedPDU, "unrecognized PDU type 0x%02X", byte(t))
 }
 
-// Reader reads PDUs from a byte stream such as a net.Conn. It reads each PDU
-// with exactly two reads of the underlying reader (header, then body, with
-// io.ReadFull), never past the PDU's end, into one buffer that it reuses
-// and grows to the largest PDU seen.
+// Reader reads PDUs from a byte stream such as a net.Conn. It reads the
+// header, then the body, with io.ReadFull and never past the PDU's end, into
+// one buffer that it reuses and grows to the largest PDU seen.
 //
 // A Reader is not safe for concurrent use.
 type Reader struct {
@@ -129,8 +128,7 @@ func (r *Reader) Next(maxPDataLen uint32) (PDU, error) {
 		return nil, fmt.Errorf("pdu: reading %v body of %d bytes: %w", t, n, err)
 	}
 	if t == TypePDataTF {
-		clear(r.pdata.Items) // drop references into the buffer
-		r.pdata.Items = r.pdata.Items[:0]
+		r.pdata.Items = r.pdata.Items[:0] // old PDVs only alias r.buf: nothing to clear
 		if err := decodePData(&r.pdata, body); err != nil {
 			return nil, err
 		}

@@ -132,6 +132,12 @@ func TestReaderLimitsBeforeReading(t *testing.T) {
 	}
 }
 
+func TestReaderBadPData(t *testing.T) {
+	data := cat(appendHeader(nil, TypePDataTF, 6), u32(2), []byte{2, 0}) // even context ID
+	_, err := NewReader(bytes.NewReader(data)).Next(0)
+	wantAbort(t, err, AbortReasonInvalidParamValue)
+}
+
 func TestReaderSkipsUnknownPDU(t *testing.T) {
 	data := cat(appendHeader(nil, 0x09, 5), []byte("hello"), ReleaseRP{}.Append(nil))
 	r := NewReader(bytes.NewReader(data))

@@ -7,7 +7,7 @@ import "encoding/binary"
 // then the unknown sub-items verbatim. The maximum length sub-item is always
 // written (0 meaning unlimited); the others only when set. The user identity
 // response (0x59) is written whenever UserIdentityResponse is non-nil, even
-// when empty.
+// when empty. Unknown items must not use the type of a known sub-item.
 func (u *UserInfo) appendItem(b []byte) []byte {
 	b, at := beginItem(b, itemUserInfo)
 
