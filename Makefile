@@ -1,0 +1,91 @@
+# DICOM Inbox: build, run and test. GNU make; works as root on a fresh Debian 12
+# with Go installed (missing system packages are installed by tools/deps.sh).
+#
+#   make run          build and open the window
+#   make test         everything CI runs (.ci/run): vet, gofmt, import boundary,
+#                     race tests, then a short fuzz run of every fuzz target
+#   make lint | fuzz | bench | screenshot | icon | clean
+#
+# The first cgo build of Fyne takes ~5 minutes on 2 cores; later ones hit the Go cache.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := build
+# Steps run in the order written (go parallelises inside each step).
+.NOTPARALLEL:
+
+GO ?= go
+GOFMT ?= $(shell $(GO) env GOROOT)/bin/gofmt
+TAGS := migrated_fynedo
+BIN := build/dicominbox
+
+TEST_TIMEOUT ?= 20m
+TEST_FUZZTIME ?= 10s
+FUZZTIME ?= 2m
+
+# Debian packages. libc6-dev and xauth are only Recommends of gcc and xvfb, which
+# --no-install-recommends skips, yet cgo needs the C headers and xvfb-run needs xauth.
+RUN_PKGS := gcc libc6-dev pkg-config libgl1-mesa-dev xorg-dev libxkbcommon-dev
+TEST_PKGS := $(RUN_PKGS) dcmtk xvfb xauth sqlite3 python3-pydicom python3-numpy imagemagick
+
+# tools/deps.sh runs apt-get update at most once per make invocation: it leaves this
+# stamp, named after this make process, the first time it updates.
+APT_STAMP := build/.apt-updated.$(shell echo $$PPID)
+DEPS := APT_UPDATE_STAMP=$(APT_STAMP) tools/deps.sh
+
+.PHONY: all deps-run deps-test build run test vet fmt-check boundary-check lint \
+	fuzz bench screenshot icon clean
+
+all: build
+
+deps-run:
+	@$(DEPS) $(RUN_PKGS)
+
+deps-test:
+	@$(DEPS) $(TEST_PKGS)
+
+build: deps-run
+	$(GO) build -tags $(TAGS) -o $(BIN) .
+
+run: deps-run build
+	./$(BIN)
+
+test: deps-test vet fmt-check boundary-check
+	$(GO) test -race -tags $(TAGS) -timeout $(TEST_TIMEOUT) ./...
+	GO=$(GO) GO_TAGS=$(TAGS) tools/fuzz.sh $(TEST_FUZZTIME)
+
+vet: deps-run
+	$(GO) vet -tags $(TAGS) ./...
+
+# Lists every file gofmt would change (test data and build output excluded).
+fmt-check:
+	@files=$$(find . \( -path ./.git -o -path ./build -o -name testdata -o -name vendor \) -prune \
+		-o -name '*.go' -print | xargs -r $(GOFMT) -l); \
+	if [ -n "$$files" ]; then echo "gofmt -w needed on:"; echo "$$files"; exit 1; fi
+
+# scp/ and store/ must never pull in Fyne: only ui/, assets/ and main may.
+boundary-check:
+	@deps=$$($(GO) list -tags $(TAGS) -deps ./scp/... ./store/...); \
+	bad=$$(grep '^fyne.io/' <<<"$$deps" || true); \
+	if [ -n "$$bad" ]; then echo "scp/ and store/ must not import Fyne, but they depend on:"; echo "$$bad"; exit 1; fi
+
+lint: vet fmt-check boundary-check
+	@sc=$$(command -v staticcheck || ls "$$($(GO) env GOPATH)/bin/staticcheck" 2>/dev/null || true); \
+	if [ -n "$$sc" ]; then "$$sc" -tags $(TAGS) ./...; else echo "lint: staticcheck not installed, skipped"; fi
+
+fuzz: deps-run
+	GO=$(GO) GO_TAGS=$(TAGS) tools/fuzz.sh $(FUZZTIME)
+
+bench: deps-test build
+	$(GO) test -tags $(TAGS) -run=NONE -bench=. -benchmem ./...
+	@if [ -x tools/bench.sh ]; then tools/bench.sh; else echo "bench: no tools/bench.sh, skipped"; fi
+
+screenshot: deps-test build
+	tools/screenshot.sh build/screenshots/main.png
+
+# Regenerates the app icon (deterministic; commit the PNG).
+icon:
+	$(GO) run ./tools/mkicon -o assets/icon.png
+
+clean:
+	rm -rf build
