@@ -1,0 +1,163 @@
+// Package app wires the receiver together: configuration (load, validate,
+// save), the engine's lifecycle (start/stop the listener, restart on a
+// settings change), the handler that turns stored files into DIMSE statuses,
+// and the event hub the window consumes.
+package app
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/dicominbox/dicominbox/scp"
+)
+
+// Config is the receiver's configuration, shared by the window and
+// `dicominbox serve`, persisted as JSON.
+type Config struct {
+	AETitle                 string   `json:"ae_title"`
+	Bind                    string   `json:"bind"` // listen address; empty = all interfaces
+	Port                    int      `json:"port"` // 0 picks a free port (tests)
+	StorageDir              string   `json:"storage_dir"`
+	CheckCalledAE           bool     `json:"check_called_ae"`
+	AllowedCallingAEs       []string `json:"allowed_calling_aes"`
+	MaxAssociations         int      `json:"max_associations"`
+	MaxPDULength            uint32   `json:"max_pdu_length"`
+	AcceptUnknownSOPClasses bool     `json:"accept_unknown_sop_classes"`
+	ARTIMTimeout            Duration `json:"artim_timeout"`
+	IdleTimeout             Duration `json:"idle_timeout"`
+	ShutdownTimeout         Duration `json:"shutdown_timeout"`
+	// MinFreeMB is the free-space floor of the storage disk: below it new
+	// associations are rejected and C-STOREs answer A700.
+	MinFreeMB uint64 `json:"min_free_mb"`
+	// NoSync turns off fsync (only for benchmarks and tests).
+	NoSync         bool   `json:"no_sync,omitempty"`
+	StartListening bool   `json:"start_listening"`
+	LogLevel       string `json:"log_level"`
+}
+
+// DefaultConfig returns the configuration a fresh installation starts with.
+func DefaultConfig() Config {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		home = "."
+	}
+	return Config{
+		AETitle:         scp.DefaultAETitle,
+		Port:            11112,
+		StorageDir:      filepath.Join(home, "DICOM Inbox"),
+		CheckCalledAE:   true,
+		MaxAssociations: scp.DefaultMaxAssociations,
+		MaxPDULength:    scp.DefaultMaxPDULength,
+		ARTIMTimeout:    Duration(scp.DefaultARTIMTimeout),
+		IdleTimeout:     Duration(scp.DefaultIdleTimeout),
+		ShutdownTimeout: Duration(30 * time.Second),
+		MinFreeMB:       500,
+		StartListening:  true,
+		LogLevel:        "info",
+	}
+}
+
+// Validate reports every invalid field, one per line, naming the field.
+func (c Config) Validate() error {
+	var errs []error
+	if err := scp.ValidateAETitle(c.AETitle); err != nil {
+		errs = append(errs, fmt.Errorf("AE title: %w", err))
+	}
+	if c.Port < 0 || c.Port > 65535 {
+		errs = append(errs, fmt.Errorf("port %d: must be between 1 and 65535 (0 picks a free port)", c.Port))
+	}
+	if strings.TrimSpace(c.StorageDir) == "" {
+		errs = append(errs, errors.New("storage folder: must not be empty"))
+	}
+	for _, ae := range c.AllowedCallingAEs {
+		if err := scp.ValidateAETitle(ae); err != nil {
+			errs = append(errs, fmt.Errorf("allowed calling AE %q: %w", ae, err))
+		}
+	}
+	if c.MaxAssociations < 1 || c.MaxAssociations > 1000 {
+		errs = append(errs, fmt.Errorf("max associations %d: must be between 1 and 1000", c.MaxAssociations))
+	}
+	if c.MaxPDULength < scp.MinMaxPDULength || c.MaxPDULength > scp.MaxMaxPDULength {
+		errs = append(errs, fmt.Errorf("max PDU length %d: must be between %d and %d", c.MaxPDULength, scp.MinMaxPDULength, scp.MaxMaxPDULength))
+	}
+	for name, d := range map[string]Duration{"ARTIM timeout": c.ARTIMTimeout, "idle timeout": c.IdleTimeout, "shutdown timeout": c.ShutdownTimeout} {
+		if d <= 0 {
+			errs = append(errs, fmt.Errorf("%s: must be positive", name))
+		}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log level %q: must be debug, info, warn or error", c.LogLevel))
+	}
+	return errors.Join(errs...)
+}
+
+// DefaultConfigPath is where the window and `serve` keep the configuration.
+func DefaultConfigPath() string {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		dir = "."
+	}
+	return filepath.Join(dir, "dicominbox", "config.json")
+}
+
+// LoadConfig reads path over DefaultConfig. A missing file is not an error:
+// the defaults are returned.
+func LoadConfig(path string) (Config, error) {
+	c := DefaultConfig()
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return c, nil
+	}
+	if err != nil {
+		return c, fmt.Errorf("read config: %w", err)
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		return c, fmt.Errorf("parse config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// SaveConfig validates c and writes it to path atomically.
+func SaveConfig(path string, c Config) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode config: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("save config: %w", err)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("save config: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("save config: %w", err)
+	}
+	return nil
+}
+
+// Duration is a time.Duration written as text ("30s") in JSON.
+type Duration time.Duration
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}

@@ -1,0 +1,62 @@
+package app
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaultConfigIsValid(t *testing.T) {
+	if err := DefaultConfig().Validate(); err != nil {
+		t.Fatalf("defaults invalid: %v", err)
+	}
+}
+
+func TestValidateNamesEveryBadField(t *testing.T) {
+	c := DefaultConfig()
+	c.AETitle = `BAD\AE`
+	c.Port = 70000
+	c.StorageDir = " "
+	c.AllowedCallingAEs = []string{"THIS_AE_TITLE_IS_TOO_LONG"}
+	c.MaxAssociations = 0
+	c.MaxPDULength = 10
+	c.IdleTimeout = 0
+	c.LogLevel = "loud"
+	err := c.Validate()
+	if err == nil {
+		t.Fatal("invalid config accepted")
+	}
+	for _, want := range []string{"AE title: backslash", "port 70000", "storage folder", "allowed calling AE", "max associations", "max PDU length", "idle timeout", "log level"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %q:\n%v", want, err)
+		}
+	}
+}
+
+func TestSaveLoadRoundTrip(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sub", "config.json")
+	c := DefaultConfig()
+	c.AETitle, c.Port, c.AllowedCallingAEs, c.IdleTimeout = "READING1", 4242, []string{"CT1", "MR2"}, Duration(90*time.Second)
+	if err := SaveConfig(path, c); err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.AETitle != c.AETitle || got.Port != c.Port || len(got.AllowedCallingAEs) != 2 || got.IdleTimeout != c.IdleTimeout {
+		t.Fatalf("round trip changed the config: %+v", got)
+	}
+	c.Port = -1
+	if err := SaveConfig(path, c); err == nil {
+		t.Fatal("an invalid config was saved")
+	}
+}
+
+func TestLoadMissingFileGivesDefaults(t *testing.T) {
+	c, err := LoadConfig(filepath.Join(t.TempDir(), "none.json"))
+	if err != nil || c.AETitle != DefaultConfig().AETitle {
+		t.Fatalf("got %+v, %v", c, err)
+	}
+}

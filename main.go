@@ -1,0 +1,219 @@
+// Command dicominbox is DICOM Inbox, a desktop DICOM receiver: without
+// arguments it opens the window; `serve` runs the same engine headless;
+// `echo` verifies a remote node with C-ECHO.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	fyneapp "fyne.io/fyne/v2/app"
+
+	"github.com/dicominbox/dicominbox/app"
+	"github.com/dicominbox/dicominbox/assets"
+	"github.com/dicominbox/dicominbox/ui"
+)
+
+const appID = "io.github.dicominbox.inbox"
+
+const usage = `DICOM Inbox: a DICOM receiver (C-STORE SCP) for a reading workstation.
+
+Usage:
+  dicominbox                 open the window
+  dicominbox serve [flags]   run the receiver without a window until SIGINT/SIGTERM
+  dicominbox echo [flags] HOST:PORT
+                             verify a remote DICOM node with C-ECHO
+  dicominbox help            this text; "dicominbox CMD --help" documents CMD's flags
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		return runWindow(stderr)
+	}
+	switch args[0] {
+	case "serve":
+		return runServe(args[1:], stderr)
+	case "echo":
+		return runEcho(args[1:], stdout, stderr)
+	case "help", "-h", "--help", "-help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "dicominbox: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+func runWindow(stderr io.Writer) int {
+	cfg, err := app.LoadConfig(app.DefaultConfigPath())
+	if err != nil {
+		fmt.Fprintf(stderr, "dicominbox: %v (using defaults)\n", err)
+	}
+	log := newLogger(stderr, cfg.LogLevel)
+	slog.SetDefault(log)
+	engine := app.NewEngine(cfg, log)
+	a := fyneapp.NewWithID(appID)
+	a.SetIcon(assets.Icon)
+	w := ui.NewMainWindow(a, engine)
+	if cfg.StartListening {
+		go func() {
+			if err := engine.Start(); err != nil { // the status line shows it too
+				log.Error("could not start the listener", "err", err)
+			}
+		}()
+	}
+	w.ShowAndRun()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.ShutdownTimeout))
+	defer cancel()
+	engine.Stop(ctx)
+	return 0
+}
+
+func runServe(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	d := app.DefaultConfig()
+	configPath := fs.String("config", app.DefaultConfigPath(), "configuration file (JSON); flags given here override it; a missing file means defaults")
+	aet := fs.String("aet", d.AETitle, "AE title of this receiver (1-16 characters)")
+	port := fs.Int("port", d.Port, "TCP port to listen on")
+	bind := fs.String("bind", d.Bind, "address to listen on (empty: all interfaces)")
+	storage := fs.String("storage", d.StorageDir, "storage folder (created if missing)")
+	maxAssoc := fs.Int("max-associations", d.MaxAssociations, "maximum concurrent associations; more are rejected (transient, local limit exceeded)")
+	maxPDU := fs.Uint("max-pdu", uint(d.MaxPDULength), "maximum P-DATA PDU length we accept, in bytes (4096-16777216)")
+	artim := fs.Duration("artim-timeout", time.Duration(d.ARTIMTimeout), "time allowed for association negotiation and closing")
+	idle := fs.Duration("idle-timeout", time.Duration(d.IdleTimeout), "an association silent this long is aborted")
+	grace := fs.Duration("shutdown-timeout", time.Duration(d.ShutdownTimeout), "on SIGINT/SIGTERM, how long running associations may finish before they are aborted")
+	unknown := fs.Bool("accept-unknown-sop-classes", d.AcceptUnknownSOPClasses, "also accept and store private/unknown SOP classes")
+	allowed := fs.String("allowed-calling-aets", "", "comma-separated calling AE titles allowed to send (empty: anyone)")
+	noCalled := fs.Bool("no-called-ae-check", !d.CheckCalledAE, "accept associations whatever called AE title they ask for")
+	minFree := fs.Uint64("min-free-mb", d.MinFreeMB, "free-space floor in MB: below it associations are rejected and C-STOREs answer A700 (0: off)")
+	noSync := fs.Bool("no-sync", d.NoSync, "do not fsync stored files (faster, NOT durable; benchmarks only)")
+	level := fs.String("log-level", d.LogLevel, "log level: debug, info, warn or error")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "Usage: dicominbox serve [flags]\n\nRuns the receiver without a window until SIGINT/SIGTERM, then drains and exits 0.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "dicominbox serve: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	cfg, err := app.LoadConfig(*configPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "dicominbox serve: %v\n", err)
+		return 1
+	}
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "aet":
+			cfg.AETitle = *aet
+		case "port":
+			cfg.Port = *port
+		case "bind":
+			cfg.Bind = *bind
+		case "storage":
+			cfg.StorageDir = *storage
+		case "max-associations":
+			cfg.MaxAssociations = *maxAssoc
+		case "max-pdu":
+			cfg.MaxPDULength = uint32(min(*maxPDU, 1<<32-1))
+		case "artim-timeout":
+			cfg.ARTIMTimeout = app.Duration(*artim)
+		case "idle-timeout":
+			cfg.IdleTimeout = app.Duration(*idle)
+		case "shutdown-timeout":
+			cfg.ShutdownTimeout = app.Duration(*grace)
+		case "accept-unknown-sop-classes":
+			cfg.AcceptUnknownSOPClasses = *unknown
+		case "allowed-calling-aets":
+			cfg.AllowedCallingAEs = splitList(*allowed)
+		case "no-called-ae-check":
+			cfg.CheckCalledAE = !*noCalled
+		case "min-free-mb":
+			cfg.MinFreeMB = *minFree
+		case "no-sync":
+			cfg.NoSync = *noSync
+		case "log-level":
+			cfg.LogLevel = *level
+		}
+	})
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintf(stderr, "dicominbox serve: invalid settings:\n%v\n", err)
+		return 2
+	}
+	log := newLogger(stderr, cfg.LogLevel)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := app.RunHeadless(ctx, cfg, log); err != nil {
+		fmt.Fprintf(stderr, "dicominbox serve: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func runEcho(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("echo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	aet := fs.String("aet", "DICOMINBOX", "our (calling) AE title")
+	called := fs.String("called-aet", "ANY-SCP", "the remote (called) AE title")
+	timeout := fs.Duration("timeout", 10*time.Second, "give up after this long")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "Usage: dicominbox echo [flags] HOST:PORT\n\nVerifies a remote DICOM node with C-ECHO; exits 0 on success.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return 2
+	}
+	addr := fs.Arg(0)
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
+	res, err := app.Echo(ctx, addr, *aet, *called)
+	if err != nil {
+		fmt.Fprintf(stderr, "C-ECHO %s (%s): FAILED: %v\n", addr, *called, err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "C-ECHO %s (%s): success, status %04X, %s\n", addr, *called, res.Status, res.Duration.Round(time.Millisecond))
+	return 0
+}

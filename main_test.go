@@ -1,0 +1,127 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/dicominbox/dicominbox/app"
+)
+
+// The tests re-run this test binary as the dicominbox command.
+func TestMain(m *testing.M) {
+	if os.Getenv("DICOMINBOX_RUN_MAIN") == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+func command(ctx context.Context, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "DICOMINBOX_RUN_MAIN=1")
+	return cmd
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func TestServePortInUseIsOneLine(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	port := busy.Addr().(*net.TCPAddr).Port
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"serve", "--config", "/nonexistent", "--bind", "127.0.0.1", "--port", fmt.Sprint(port),
+		"--storage", t.TempDir(), "--log-level", "error"}, &stdout, &stderr)
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	if code == 0 || len(lines) != 1 || !strings.Contains(lines[0], "already in use") {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr.String())
+	}
+}
+
+func TestServeRejectsBadFlags(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"serve", "--config", "/nonexistent", "--aet", "MUCH_TOO_LONG_AE_TITLE"}, &stdout, &stderr); code != 2 {
+		t.Fatalf("exit %d, want 2; stderr:\n%s", code, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "AE title") {
+		t.Errorf("the error does not name the field:\n%s", stderr.String())
+	}
+}
+
+func TestHelpDocumentsEveryServeFlag(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"serve", "--help"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, flag := range []string{"-aet", "-port", "-bind", "-storage", "-max-associations", "-max-pdu", "-artim-timeout",
+		"-idle-timeout", "-shutdown-timeout", "-accept-unknown-sop-classes", "-allowed-calling-aets", "-log-level", "(default"} {
+		if !strings.Contains(stderr.String(), flag) {
+			t.Errorf("serve --help does not mention %s", flag)
+		}
+	}
+}
+
+func TestServeEchoAndSIGTERM(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	port := freePort(t)
+	storage := filepath.Join(t.TempDir(), "inbox")
+	srv := command(ctx, "serve", "--config", "/nonexistent", "--aet", "CLITEST", "--bind", "127.0.0.1",
+		"--port", fmt.Sprint(port), "--storage", storage, "--log-level", "warn")
+	var stderr bytes.Buffer
+	srv.Stderr = &stderr
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, err := command(ctx, "echo", "--called-aet", "CLITEST", addr).CombinedOutput()
+		if err == nil {
+			if !strings.Contains(string(out), "success") {
+				t.Errorf("echo output: %s", out)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			srv.Process.Kill()
+			t.Fatalf("serve never answered echo: %v\n%s\nserve stderr:\n%s", err, out, stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	out, err := command(ctx, "echo", "--called-aet", "WRONG", addr).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "called AE title not recognized") {
+		t.Errorf("echo with a wrong called AE: %v\n%s", err, out)
+	}
+	if err := srv.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Wait(); err != nil {
+		t.Fatalf("serve after SIGTERM: %v\n%s", err, stderr.String())
+	}
+	if _, err := os.Stat(filepath.Join(storage, ".incoming")); err != nil {
+		t.Errorf("storage folder not prepared: %v", err)
+	}
+	if _, err := app.Echo(ctx, addr, "X", "CLITEST"); err == nil {
+		t.Error("still answering after SIGTERM")
+	}
+}

@@ -1,0 +1,187 @@
+package store
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/suyashkumar/dicom/pkg/tag"
+)
+
+const corpusDir = "/work/shared/corpus"
+
+// expected is one line of corpus/expected.jsonl (values as pydicom decodes
+// them; null for absent elements).
+type expected struct {
+	File              string  `json:"file"`
+	SOPInstanceUID    string  `json:"sop_instance_uid"`
+	SOPClassUID       string  `json:"sop_class_uid"`
+	StudyInstanceUID  *string `json:"study_instance_uid"`
+	SeriesInstanceUID *string `json:"series_instance_uid"`
+	PatientID         *string `json:"patient_id"`
+	PatientName       *string `json:"patient_name"`
+	StudyDate         *string `json:"study_date"`
+	Modality          *string `json:"modality"`
+	CharSet           *string `json:"specific_character_set"`
+	TransferSyntaxUID string  `json:"transfer_syntax_uid"`
+}
+
+func str(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+// nameExceptions lists the files whose Patient Name the dicom library v1.1.0
+// decodes differently from pydicom, with what it gives instead.
+var nameExceptions = map[string]string{
+	// ISO 2022 IR 149 (Korean): the library maps it to EUC-KR and keeps the
+	// escape sequence ESC $ ) C in front of each Korean component.
+	"27_charset_kr_iso2022_ir149.dcm": "Hong^Gildong=\x1b$)C洪^\x1b$)C吉洞=\x1b$)C홍^\x1b$)C길동",
+}
+
+func loadExpected(t *testing.T) []expected {
+	t.Helper()
+	f, err := os.Open(filepath.Join(corpusDir, "expected.jsonl"))
+	if err != nil {
+		t.Skipf("corpus not available: %v", err)
+	}
+	defer f.Close()
+	var out []expected
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var e expected
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, e)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestCorpus(t *testing.T) {
+	exp := loadExpected(t)
+	if len(exp) != 34 {
+		t.Fatalf("expected.jsonl has %d lines, want 34", len(exp))
+	}
+	s := openTest(t, true)
+	ctx := context.Background()
+	var stored []string
+	for _, e := range exp {
+		t.Run(e.File, func(t *testing.T) {
+			raw, err := os.ReadFile(filepath.Join(corpusDir, e.File))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ds, ts := splitPart10(t, raw)
+			if e.TransferSyntaxUID == "" { // 16_rtstruct_no_meta.dcm: bare data set
+				e.TransferSyntaxUID = implicitVRLittleEndian
+			}
+			if ts != e.TransferSyntaxUID {
+				t.Fatalf("transfer syntax %q, expected.jsonl says %q", ts, e.TransferSyntaxUID)
+			}
+			in := Instance{SOPClassUID: e.SOPClassUID, SOPInstanceUID: e.SOPInstanceUID, TransferSyntaxUID: ts,
+				CallingAE: "STORESCU", CalledAE: "INBOX", RemoteAddr: "127.0.0.1:40000"}
+			st, err := s.Ingest(ctx, in, bytes.NewReader(ds))
+			if err != nil {
+				t.Fatalf("Ingest: %v", err)
+			}
+			if st.Warning != "" {
+				t.Errorf("warning: %s", st.Warning)
+			}
+			h := st.Header
+			for _, c := range []struct{ name, got, want string }{
+				{"SOPInstanceUID", h.SOPInstanceUID, e.SOPInstanceUID},
+				{"SOPClassUID", h.SOPClassUID, e.SOPClassUID},
+				{"StudyInstanceUID", h.StudyInstanceUID, str(e.StudyInstanceUID)},
+				{"SeriesInstanceUID", h.SeriesInstanceUID, str(e.SeriesInstanceUID)},
+				{"PatientID", h.PatientID, str(e.PatientID)},
+				{"StudyDate", h.StudyDate, str(e.StudyDate)},
+				{"Modality", h.Modality, str(e.Modality)},
+				{"SpecificCharacterSet", h.SpecificCharacterSet, str(e.CharSet)},
+			} {
+				if c.got != c.want {
+					t.Errorf("%s = %q, want %q", c.name, c.got, c.want)
+				}
+			}
+			wantName := str(e.PatientName)
+			if x, ok := nameExceptions[e.File]; ok {
+				wantName = x
+			}
+			// pydicom drops empty trailing component groups ("A=B=" -> "A=B",
+			// 24_charset_utf8 and 25_charset_gb18030); the library keeps them.
+			if strings.TrimRight(h.PatientName, "=") != wantName {
+				t.Errorf("PatientName = %q, want %q", h.PatientName, wantName)
+			}
+
+			wantPath := path.Join(sanitize(str(e.PatientID), noPatientID, true),
+				sanitize(str(e.StudyInstanceUID), noStudyUID, false),
+				sanitize(str(e.SeriesInstanceUID), noSeriesUID, false), e.SOPInstanceUID+".dcm")
+			if st.Path != wantPath {
+				t.Errorf("Path = %q, want %q", st.Path, wantPath)
+			}
+			abs := filepath.Join(s.Root(), filepath.FromSlash(st.Path))
+			fi, err := os.Stat(abs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fi.Size() != st.Size || st.DataSetSize != int64(len(ds)) {
+				t.Errorf("Size %d (file %d), DataSetSize %d (sent %d)", st.Size, fi.Size(), st.DataSetSize, len(ds))
+			}
+			meta, gotDS := storedMeta(t, abs)
+			for tg, want := range map[tag.Tag]string{
+				tag.MediaStorageSOPClassUID:         e.SOPClassUID,
+				tag.MediaStorageSOPInstanceUID:      e.SOPInstanceUID,
+				tag.TransferSyntaxUID:               e.TransferSyntaxUID,
+				tag.ImplementationClassUID:          DefaultImplementationClassUID,
+				tag.ImplementationVersionName:       DefaultImplementationVersionName,
+				tag.SourceApplicationEntityTitle:    "STORESCU",
+				tag.SendingApplicationEntityTitle:   "STORESCU",
+				tag.ReceivingApplicationEntityTitle: "INBOX",
+			} {
+				if meta[tg] != want {
+					t.Errorf("meta %v = %q, want %q", tg, meta[tg], want)
+				}
+			}
+			if !bytes.Equal(gotDS, ds) {
+				t.Errorf("stored data set differs from the received bytes (%d vs %d bytes)", len(gotDS), len(ds))
+			}
+			stored = append(stored, abs)
+		})
+	}
+	assertNoLeftovers(t, s, len(stored))
+	t.Run("dcmdump", func(t *testing.T) { dcmdumpAll(t, stored) })
+}
+
+// dcmdumpAll runs DCMTK's dcmdump on the stored files: each must parse, and
+// its meta group must show the calling AE.
+func dcmdumpAll(t *testing.T, files []string) {
+	bin, err := exec.LookPath("dcmdump")
+	if err != nil {
+		t.Skip("dcmdump (DCMTK) is not installed; skipping the independent Part-10 check")
+	}
+	for _, f := range files {
+		out, err := exec.Command(bin, "-M", "+P", "0002,0016", "+P", "0002,0010", f).CombinedOutput()
+		if err != nil {
+			t.Errorf("dcmdump %s: %v\n%s", filepath.Base(f), err, out)
+			continue
+		}
+		if !strings.Contains(string(out), "[STORESCU]") {
+			t.Errorf("dcmdump %s: no calling AE in\n%s", filepath.Base(f), out)
+		}
+		if strings.Contains(string(out), "E: ") {
+			t.Errorf("dcmdump %s reports errors:\n%s", filepath.Base(f), out)
+		}
+	}
+}

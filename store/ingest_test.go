@@ -1,0 +1,248 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/suyashkumar/dicom/pkg/tag"
+)
+
+func ingest(t testing.TB, s *Store, in Instance, ds []byte) Stored {
+	t.Helper()
+	st, err := s.Ingest(context.Background(), in, bytes.NewReader(ds))
+	if err != nil {
+		t.Fatalf("Ingest: %v", err)
+	}
+	return st
+}
+
+func cmd(inst string) Instance {
+	return Instance{SOPClassUID: ctClass, SOPInstanceUID: inst, TransferSyntaxUID: explicitVRLittleEndian, CallingAE: "MODALITY", CalledAE: "INBOX"}
+}
+
+func TestIngestPathTraversal(t *testing.T) {
+	parent := t.TempDir()
+	opt := DefaultOptions()
+	opt.Sync = false
+	s, err := Open(filepath.Join(parent, "root"), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostile := []string{"..", ".", "/etc/x", "a/../../b", "../../../../tmp/evil", "a\x00b", `..\..\x`,
+		strings.Repeat("1.2.", 75), "患者^名前", "", "   ", "CON", "index.db", ".incoming"}
+	n := 0
+	for i, p := range hostile {
+		for j, u := range hostile {
+			inst := u
+			if inst == "" || strings.TrimSpace(inst) == "" {
+				inst = fmt.Sprintf("1.2.3.%d.%d", i, j) // the command's UID is used then
+			}
+			ds := buildDataSet(explicitVRLittleEndian,
+				el{0x00080016, "UI", ctClass}, el{0x00080018, "UI", u + fmt.Sprint(i, j)},
+				el{0x00100020, "LO", p}, el{0x0020000D, "UI", u}, el{0x0020000E, "UI", p + u})
+			st, err := s.Ingest(context.Background(), cmd(inst), bytes.NewReader(ds))
+			if err != nil {
+				t.Fatalf("%q/%q: %v", p, u, err)
+			}
+			n++
+			parts := strings.Split(st.Path, "/")
+			if len(parts) != 4 || !filepath.IsLocal(filepath.FromSlash(st.Path)) {
+				t.Fatalf("%q/%q: path %q", p, u, st.Path)
+			}
+			for _, c := range parts {
+				if c == "" || c == "." || c == ".." || strings.HasPrefix(c, ".") || len(c) > maxComponent+len(fileExt) ||
+					strings.ContainsAny(c, "\\\x00 :") {
+					t.Fatalf("%q/%q: unsafe component %q in %q", p, u, c, st.Path)
+				}
+			}
+			if _, err := os.Stat(filepath.Join(s.Root(), filepath.FromSlash(st.Path))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	entries, _ := os.ReadDir(parent)
+	if len(entries) != 1 {
+		t.Errorf("something was written beside the root: %v", entries)
+	}
+	assertNoLeftovers(t, s, n)
+	if _, err := os.Stat(filepath.Join(s.Root(), "index.db")); err == nil {
+		t.Error("a patient directory took the name of the index")
+	}
+}
+
+func TestIngestDuplicateReplaces(t *testing.T) {
+	s := openTest(t, true)
+	a := basicDataSet(ctClass, "1.2.3", "1.2.4", "1.2.5", "P1", 10)
+	b := basicDataSet(ctClass, "1.2.3", "1.2.4", "1.2.5", "P1", 20)
+	st1 := ingest(t, s, cmd("1.2.3"), a)
+	st2 := ingest(t, s, cmd("1.2.3"), b)
+	if st1.Path != st2.Path || st1.Replaced || !st2.Replaced {
+		t.Errorf("paths %q %q, replaced %v %v", st1.Path, st2.Path, st1.Replaced, st2.Replaced)
+	}
+	_, ds := storedMeta(t, filepath.Join(s.Root(), st2.Path))
+	if !bytes.Equal(ds, b) {
+		t.Error("the newer copy did not replace the older one")
+	}
+	assertNoLeftovers(t, s, 1)
+}
+
+func TestIngestMismatchKeepsAndWarns(t *testing.T) {
+	s := openTest(t, true)
+	ds := basicDataSet("1.2.840.10008.5.1.4.1.1.4", "1.2.3.99", "1.2.4", "1.2.5", "P1", 300<<10)
+	st := ingest(t, s, cmd("1.2.3.1"), ds)
+	if !strings.Contains(st.Warning, "SOP Instance UID") || !strings.Contains(st.Warning, "SOP Class UID") {
+		t.Errorf("warning %q", st.Warning)
+	}
+	if st.Path != "P1/1.2.4/1.2.5/1.2.3.99.dcm" || st.Header.SOPInstanceUID != "1.2.3.99" {
+		t.Errorf("path %q, header %+v", st.Path, st.Header)
+	}
+	meta, got := storedMeta(t, filepath.Join(s.Root(), st.Path))
+	if meta[tag.MediaStorageSOPInstanceUID] != "1.2.3.99" || meta[tag.MediaStorageSOPClassUID] != "1.2.840.10008.5.1.4.1.1.4" {
+		t.Errorf("meta names %v", meta)
+	}
+	if !bytes.Equal(got, ds) || st.DataSetSize != int64(len(ds)) {
+		t.Error("data set changed")
+	}
+	if fi, _ := os.Stat(filepath.Join(s.Root(), st.Path)); fi.Size() != st.Size {
+		t.Errorf("Size %d, file %d", st.Size, fi.Size())
+	}
+	assertNoLeftovers(t, s, 1)
+}
+
+func TestIngestMissingUIDsUsesCommand(t *testing.T) {
+	s := openTest(t, false)
+	ds := buildDataSet(implicitVRLittleEndian, el{0x00100020, "LO", "P1"}, el{0x0020000D, "UI", "1.2.4"})
+	in := cmd("1.2.3.7")
+	in.TransferSyntaxUID = implicitVRLittleEndian
+	st := ingest(t, s, in, ds)
+	if st.Warning == "" || st.Header.SOPInstanceUID != "1.2.3.7" || st.Header.SOPClassUID != ctClass ||
+		st.Path != "P1/1.2.4/_no-series-uid/1.2.3.7.dcm" {
+		t.Errorf("%+v", st)
+	}
+	meta, _ := storedMeta(t, filepath.Join(s.Root(), st.Path))
+	if meta[tag.MediaStorageSOPInstanceUID] != "1.2.3.7" {
+		t.Errorf("meta %v", meta)
+	}
+}
+
+func TestIngestMalformedAfterUIDsIsStored(t *testing.T) {
+	s := openTest(t, false)
+	ds := buildDataSet(explicitVRLittleEndian, el{0x00080016, "UI", ctClass}, el{0x00080018, "UI", "1.2.3"},
+		el{0x00100020, "LO", "P1"})
+	ds = append(ds, 0x20, 0x00, 0x0d, 0x00, 'U', 'I', 0xff, 0x7f) // Study UID longer than the data set
+	st := ingest(t, s, cmd("1.2.3"), ds)
+	if !strings.Contains(st.Warning, "malformed") || st.Path != "P1/_no-study-uid/_no-series-uid/1.2.3.dcm" {
+		t.Errorf("%+v", st)
+	}
+}
+
+func TestIngestGarbageIsRefused(t *testing.T) {
+	s := openTest(t, true)
+	for _, ds := range [][]byte{nil, []byte("this is not a DICOM data set, just some text"), make([]byte, 4096)} {
+		for _, ts := range []string{implicitVRLittleEndian, explicitVRLittleEndian, explicitVRBigEndian, deflatedExplicitVRLE} {
+			in := cmd("1.2.3")
+			in.TransferSyntaxUID = ts
+			_, err := s.Ingest(context.Background(), in, bytes.NewReader(ds))
+			if !errors.Is(err, ErrCannotUnderstand) || errors.Is(err, ErrOutOfResources) {
+				t.Errorf("%s, %d bytes: err %v", ts, len(ds), err)
+			}
+		}
+	}
+	assertNoLeftovers(t, s, 0)
+}
+
+func TestIngestConcurrent(t *testing.T) {
+	s := openTest(t, true)
+	const n = 50
+	sets := make([][]byte, n)
+	for i := range sets {
+		sets[i] = basicDataSet(ctClass, fmt.Sprintf("1.2.3.%d", i), fmt.Sprintf("1.2.4.%d", i%3),
+			fmt.Sprintf("1.2.5.%d", i%5), fmt.Sprintf("P%d", i%3), 1000*i)
+	}
+	var wg sync.WaitGroup
+	res := make([]Stored, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			res[i], errs[i] = s.Ingest(context.Background(), cmd(fmt.Sprintf("1.2.3.%d", i)), bytes.NewReader(sets[i]))
+		})
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("%d: %v", i, errs[i])
+		}
+		want := fmt.Sprintf("P%d/1.2.4.%d/1.2.5.%d/1.2.3.%d.dcm", i%3, i%3, i%5, i)
+		if res[i].Path != want || res[i].Warning != "" {
+			t.Errorf("%d: %+v", i, res[i])
+		}
+		_, ds := storedMeta(t, filepath.Join(s.Root(), res[i].Path))
+		if !bytes.Equal(ds, sets[i]) {
+			t.Errorf("%d: data set differs", i)
+		}
+	}
+	assertNoLeftovers(t, s, n)
+}
+
+func TestIngestDirectoryRemovedBehindItsBack(t *testing.T) {
+	s := openTest(t, true)
+	st := ingest(t, s, cmd("1.2.3.1"), basicDataSet(ctClass, "1.2.3.1", "1.2.4", "1.2.5", "P1", 10))
+	if err := os.RemoveAll(filepath.Join(s.Root(), "P1")); err != nil {
+		t.Fatal(err)
+	}
+	st2 := ingest(t, s, cmd("1.2.3.2"), basicDataSet(ctClass, "1.2.3.2", "1.2.4", "1.2.5", "P1", 10))
+	if filepath.Dir(st.Path) != filepath.Dir(st2.Path) {
+		t.Errorf("%q vs %q", st.Path, st2.Path)
+	}
+	assertNoLeftovers(t, s, 1)
+}
+
+func TestOpen(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "a", "b")
+	if err := os.MkdirAll(filepath.Join(root, incomingDir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"x.part", "y.part", "keep.txt"} {
+		os.WriteFile(filepath.Join(root, incomingDir, name), []byte("x"), 0o644)
+	}
+	s, err := Open(root, DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(filepath.Join(root, incomingDir))
+	if len(entries) != 1 || entries[0].Name() != "keep.txt" {
+		t.Errorf(".incoming holds %v", entries)
+	}
+	if !filepath.IsAbs(s.Root()) {
+		t.Errorf("Root %q is not absolute", s.Root())
+	}
+	if free, err := s.FreeBytes(); err != nil || free == 0 {
+		t.Errorf("FreeBytes = %d, %v", free, err)
+	}
+
+	file := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(file, nil, 0o644)
+	if _, err := Open(file, DefaultOptions()); err == nil || !strings.Contains(err.Error(), file) {
+		t.Errorf("Open(file) = %v", err)
+	}
+	if _, err := Open(filepath.Join(file, "sub"), DefaultOptions()); err == nil {
+		t.Error("Open under a file succeeded")
+	}
+	bad := DefaultOptions()
+	bad.ImplementationClassUID = "1.02.x"
+	if _, err := Open(t.TempDir(), bad); err == nil {
+		t.Error("Open accepted a bad implementation class UID")
+	}
+	bad = DefaultOptions()
+	bad.ImplementationVersionName = "much too long a version name"
+	if _, err := Open(t.TempDir(), bad); err == nil {
+		t.Error("Open accepted a bad implementation version name")
+	}
+}

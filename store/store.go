@@ -1,0 +1,177 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+)
+
+// Defaults written into the File Meta Information group.
+const (
+	// DefaultImplementationClassUID identifies DICOM Inbox (a UUID-derived
+	// 2.25 UID, PS3.5 B.2).
+	DefaultImplementationClassUID = "2.25.288063092250574221511148215401313436507"
+	// DefaultImplementationVersionName is written as (0002,0013).
+	DefaultImplementationVersionName = "DICOMINBOX_0_1"
+)
+
+// Options configure a Store. Start from DefaultOptions: the zero value has
+// Sync off.
+type Options struct {
+	// Logger receives the store's logs; nil means slog.Default().
+	Logger *slog.Logger
+	// Sync makes Ingest fsync the file and the directories it changed before
+	// it returns. Turn it off only for tests and benchmarks.
+	Sync bool
+	// ImplementationClassUID and ImplementationVersionName go into the meta
+	// group of every file; empty means the defaults above.
+	ImplementationClassUID, ImplementationVersionName string
+}
+
+// DefaultOptions returns the options for production use: Sync on, default
+// implementation identification, slog.Default().
+func DefaultOptions() Options {
+	return Options{
+		Sync:                      true,
+		ImplementationClassUID:    DefaultImplementationClassUID,
+		ImplementationVersionName: DefaultImplementationVersionName,
+	}
+}
+
+// Store is a file tree of received instances. It is safe for concurrent use.
+type Store struct {
+	root     string // absolute, cleaned
+	incoming string // root/.incoming
+	opt      Options
+	log      *slog.Logger
+	dirs     dirCache
+	dsync    *dirSyncer
+	bufs     sync.Pool // *[]byte of copyBufSize
+
+	// faultHook, when set (tests only), is called before each file system
+	// operation named op ("create", "write", "sync", "close", "mkdir",
+	// "rename", "dirsync"); an error it returns is used as that operation's.
+	faultHook func(op string) error
+}
+
+// copyBufSize is the size of the buffer a data set is copied through.
+const copyBufSize = 256 << 10
+
+// Open opens the storage tree at root, creating root and root/.incoming
+// (0o755) when needed, removes the *.part files an earlier run left in
+// .incoming, and checks that the root is a writable directory.
+func Open(root string, opt Options) (*Store, error) {
+	if root == "" {
+		return nil, errors.New("store: open: empty root path")
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", root, err)
+	}
+	if opt.ImplementationClassUID == "" {
+		opt.ImplementationClassUID = DefaultImplementationClassUID
+	}
+	if opt.ImplementationVersionName == "" {
+		opt.ImplementationVersionName = DefaultImplementationVersionName
+	}
+	if err := checkUID(opt.ImplementationClassUID); err != nil {
+		return nil, fmt.Errorf("store: open: implementation class UID: %w", err)
+	}
+	if err := checkSH(opt.ImplementationVersionName); err != nil {
+		return nil, fmt.Errorf("store: open: implementation version name: %w", err)
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	s := &Store{root: abs, incoming: filepath.Join(abs, incomingDir), opt: opt, log: opt.Logger, dsync: newDirSyncer()}
+	s.bufs.New = func() any { b := make([]byte, copyBufSize); return &b }
+
+	if err := os.MkdirAll(abs, 0o755); err != nil {
+		return nil, fmt.Errorf("store: open %s: create root: %w", abs, err)
+	}
+	if fi, err := os.Stat(abs); err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", abs, err)
+	} else if !fi.IsDir() {
+		return nil, fmt.Errorf("store: open %s: not a directory", abs)
+	}
+	if err := os.MkdirAll(s.incoming, 0o755); err != nil {
+		return nil, fmt.Errorf("store: open %s: create %s: %w", abs, incomingDir, err)
+	}
+	removed, err := s.removeLeftovers()
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: clean %s: %w", abs, incomingDir, err)
+	}
+	if removed > 0 {
+		s.log.Info("store: removed unfinished files from an earlier run", "dir", s.incoming, "count", removed)
+	}
+	f, name, err := s.createTemp()
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: root is not writable: %w", abs, err)
+	}
+	f.Close()
+	if err := os.Remove(name); err != nil {
+		return nil, fmt.Errorf("store: open %s: root is not writable: %w", abs, err)
+	}
+	return s, nil
+}
+
+// Root returns the absolute path of the storage root.
+func (s *Store) Root() string { return s.root }
+
+// removeLeftovers deletes the *.part files in .incoming.
+func (s *Store) removeLeftovers() (int, error) {
+	entries, err := os.ReadDir(s.incoming)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !strings.HasSuffix(e.Name(), partExt) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(s.incoming, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// fault returns the error the test hook injects for op, if any.
+func (s *Store) fault(op string) error {
+	if s.faultHook == nil {
+		return nil
+	}
+	return s.faultHook(op)
+}
+
+// checkUID checks the syntax of a UID (PS3.5 9.1).
+func checkUID(u string) error {
+	if u == "" || len(u) > maxUILen {
+		return fmt.Errorf("%q: want 1 to 64 characters", u)
+	}
+	for _, part := range strings.Split(u, ".") {
+		if part == "" || strings.Trim(part, "0123456789") != "" || (len(part) > 1 && part[0] == '0') {
+			return fmt.Errorf("%q: want dot-separated numbers without leading zeros", u)
+		}
+	}
+	return nil
+}
+
+// checkSH checks a Short String value written into the meta group.
+func checkSH(v string) error {
+	if len(v) > maxSHLen {
+		return fmt.Errorf("%q: want at most %d characters", v, maxSHLen)
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 || c >= 0x7f || c == '\\' {
+			return fmt.Errorf("%q: want printable ASCII without '\\'", v)
+		}
+	}
+	return nil
+}
