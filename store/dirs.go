@@ -45,10 +45,7 @@ func (c *dirCache) forget(dirs ...string) {
 // cached only after that, so a concurrent Ingest that finds a directory a
 // peer is still making durable syncs it too rather than trusting it early.
 func (s *Store) ensureDir(comps []string) error {
-	levels := make([]string, len(comps))
-	for i := range comps {
-		levels[i] = filepath.Join(append([]string{s.root}, comps[:i+1]...)...)
-	}
+	levels := s.levels(comps)
 	if s.dirs.has(levels[len(levels)-1]) {
 		return nil
 	}
@@ -98,4 +95,15 @@ func (s *Store) syncDir(dir string) error {
 		return err
 	}
 	return s.dsync.sync(dir)
+}
+
+// levels returns root/comps[0], root/comps[0]/comps[1], ...
+func (s *Store) levels(comps []string) []string {
+	levels := make([]string, len(comps))
+	parent := s.root
+	for i, c := range comps {
+		levels[i] = filepath.Join(parent, c)
+		parent = levels[i]
+	}
+	return levels
 }

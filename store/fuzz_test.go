@@ -5,6 +5,7 @@ import (
 	"compress/flate"
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,7 +32,20 @@ func FuzzHeader(f *testing.F) {
 	f.Add([]byte{})
 	f.Add([]byte{0x08, 0x00, 0x18, 0x00, 0xf0, 0xff, 0xff, 0x7f})
 
-	s := openTest(f, false)
+	// A tmpfs root when there is one: on this VM's ext4 a create costs
+	// ~0.2-0.5 ms, on tmpfs 0.05 ms, and the fuzzer minimises at exec speed.
+	root := f.TempDir()
+	if d, err := os.MkdirTemp("/dev/shm", "fuzzheader"); err == nil {
+		root = d
+		f.Cleanup(func() { os.RemoveAll(d) })
+	}
+	opt := DefaultOptions()
+	opt.Sync = false
+	opt.Logger = slog.New(slog.DiscardHandler)
+	s, err := Open(root, opt)
+	if err != nil {
+		f.Fatal(err)
+	}
 	var z bytes.Buffer
 	w, _ := flate.NewWriter(&z, flate.BestSpeed) // reused: a new one costs ~1 MB
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -28,11 +26,12 @@ type Stored struct {
 	Path        string // relative to the storage root, slash-separated
 	Size        int64  // bytes of the whole Part-10 file
 	DataSetSize int64  // bytes of the data set as received
-	Header      Header // header values read from the data set
+	Header      Header // header values read from the data set (SOP UIDs from the command when it has none)
 	// Warning is non-empty when the instance was stored but deserves a
 	// warning status (B007): the data set's SOP Class/Instance UID differs
 	// from the command or is missing (the command's is used then), or the
-	// data set is malformed within its header.
+	// data set is malformed within its header. It quotes peer values and may
+	// be longer than the 64 characters of an Error Comment (0000,0902).
 	Warning string
 	// Replaced reports that an earlier instance with the same path (same
 	// SOP Instance UID and hierarchy) was replaced.
@@ -52,7 +51,9 @@ const (
 // The data set is streamed through a fixed buffer into a temp file behind a
 // new meta group, its header is read back, the file is fsynced and renamed
 // into the tree and its directory fsynced; only then does Ingest return nil.
-// On any error nothing is left in the tree or in .incoming. The errors are
+// On any error nothing is left in .incoming and nothing new in the tree (one
+// exception: when only the final directory fsync fails, the complete, fsynced
+// file stays where it was renamed to). The errors are
 // classified with ErrOutOfResources and ErrCannotUnderstand; an error from
 // data (or ctx) is returned wrapped as it is. See the package comment for the
 // status each deserves. Ingest is safe for concurrent use.
@@ -140,64 +141,14 @@ func (s *Store) Ingest(ctx context.Context, in Instance, data io.Reader) (Stored
 		}
 	}
 
+	// The file is durable: this is where the index issue adds its rows (index
+	// and outbox, one transaction) before success is reported.
 	st := Stored{Path: rel, Size: metaLen + n, DataSetSize: n, Header: hdr, Warning: warning, Replaced: statErr == nil}
-	if warning != "" {
-		s.log.Warn("store: stored with warning", "path", rel, "calling_ae", in.CallingAE, "remote", in.RemoteAddr, "warning", warning)
-	}
-	s.log.Debug("store: stored", "path", rel, "bytes", st.Size, "replaced", st.Replaced, "took", time.Since(start))
+	// The caller reports the warning in its response and logs it; here it is
+	// only a debug detail.
+	s.log.Debug("store: stored", "path", rel, "bytes", st.Size, "replaced", st.Replaced,
+		"warning", warning, "remote", in.RemoteAddr, "took", time.Since(start))
 	return st, nil
-}
-
-// tempFile is a file being written in .incoming.
-type tempFile struct {
-	f      *os.File
-	name   string // "" once renamed into the tree
-	closed bool
-}
-
-// newTemp creates a new file with a random name in .incoming (O_EXCL).
-func (s *Store) newTemp() (*tempFile, error) {
-	f, name, err := s.createTemp()
-	if err != nil {
-		return nil, err
-	}
-	return &tempFile{f: f, name: name}, nil
-}
-
-func (s *Store) createTemp() (*os.File, string, error) {
-	var err error
-	for range 4 {
-		var rb [16]byte
-		_, _ = rand.Read(rb[:])
-		name := filepath.Join(s.incoming, hex.EncodeToString(rb[:])+partExt)
-		if err = s.fault("create"); err != nil {
-			return nil, "", err
-		}
-		var f *os.File
-		f, err = os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
-		if err == nil {
-			return f, name, nil
-		}
-		if !errors.Is(err, fs.ErrExist) {
-			break
-		}
-	}
-	return nil, "", err
-}
-
-// discard closes and removes a temp file that did not make it into the tree.
-func (t *tempFile) discard(s *Store) {
-	if t == nil || t.name == "" {
-		return
-	}
-	if !t.closed {
-		t.f.Close()
-		t.closed = true
-	}
-	if err := os.Remove(t.name); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		s.log.Error("store: cannot remove temp file", "file", t.name, "err", err)
-	}
-	t.name = ""
 }
 
 // copyIn writes buf[:fill] (the meta group) and then everything read from r
@@ -229,35 +180,6 @@ func (s *Store) copyIn(ctx context.Context, f *os.File, buf []byte, fill int, r 
 	}
 }
 
-// rewrite copies the data set of t behind a new meta group into a new temp
-// file (copy_file_range where the kernel has it). It returns the new file and
-// the new meta group length.
-func (s *Store) rewrite(t *tempFile, meta metaInfo, oldMetaLen, n int64) (*tempFile, int64, error) {
-	head := appendFileMeta(nil, meta)
-	nt, err := s.newTemp()
-	if err != nil {
-		return nil, 0, err
-	}
-	err = s.do("write", func() error {
-		if _, err := nt.f.Write(head); err != nil {
-			return err
-		}
-		if _, err := t.f.Seek(oldMetaLen, io.SeekStart); err != nil {
-			return err
-		}
-		c, err := io.Copy(nt.f, io.LimitReader(t.f, n))
-		if err == nil && c != n {
-			err = io.ErrShortWrite
-		}
-		return err
-	})
-	if err != nil {
-		nt.discard(s)
-		return nil, 0, err
-	}
-	return nt, int64(len(head)), nil
-}
-
 // rename moves the temp file into the tree. When the target directory has
 // vanished (removed behind the store's back), it forgets the cached
 // directories, creates them again and retries once.
@@ -269,9 +191,7 @@ func (s *Store) rename(from, to string, dirComps []string) error {
 	if _, serr := os.Stat(from); serr != nil {
 		return err
 	}
-	for i := range dirComps {
-		s.dirs.forget(filepath.Join(append([]string{s.root}, dirComps[:i+1]...)...))
-	}
+	s.dirs.forget(s.levels(dirComps)...)
 	if err := s.ensureDir(dirComps); err != nil {
 		return err
 	}

@@ -246,3 +246,27 @@ func TestOpen(t *testing.T) {
 		t.Error("Open accepted a bad implementation version name")
 	}
 }
+
+// TestIngestSyscallBudget checks that directories are created and their
+// parents fsynced once, and that an instance into a known series directory
+// costs one write, one file fsync, one rename and one directory fsync.
+func TestIngestSyscallBudget(t *testing.T) {
+	s := openTest(t, true)
+	var mu sync.Mutex
+	ops := map[string]int{}
+	s.faultHook = func(op string) error { mu.Lock(); ops[op]++; mu.Unlock(); return nil }
+	for _, c := range []struct {
+		inst, series string
+		want         map[string]int
+	}{
+		{"1.2.3.1", "1.2.5.1", map[string]int{"create": 1, "write": 1, "sync": 1, "close": 1, "mkdir": 3, "rename": 1, "dirsync": 4}},
+		{"1.2.3.2", "1.2.5.1", map[string]int{"create": 1, "write": 1, "sync": 1, "close": 1, "rename": 1, "dirsync": 1}},
+		{"1.2.3.3", "1.2.5.2", map[string]int{"create": 1, "write": 1, "sync": 1, "close": 1, "mkdir": 1, "rename": 1, "dirsync": 2}},
+	} {
+		clear(ops)
+		ingest(t, s, cmd(c.inst), basicDataSet(ctClass, c.inst, "1.2.4", c.series, "P1", 100<<10))
+		if fmt.Sprint(ops) != fmt.Sprint(c.want) {
+			t.Errorf("%s: operations %v, want %v", c.inst, ops, c.want)
+		}
+	}
+}

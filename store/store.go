@@ -15,9 +15,10 @@ import (
 const (
 	// DefaultImplementationClassUID identifies DICOM Inbox (a UUID-derived
 	// 2.25 UID, PS3.5 B.2).
-	DefaultImplementationClassUID = "2.25.288063092250574221511148215401313436507"
-	// DefaultImplementationVersionName is written as (0002,0013).
-	DefaultImplementationVersionName = "DICOMINBOX_0_1"
+	DefaultImplementationClassUID = "2.25.184604382036183931407233633429712466651"
+	// DefaultImplementationVersionName is written as (0002,0013). Both equal
+	// scp.ImplementationClassUID/VersionName: files and the network agree.
+	DefaultImplementationVersionName = "DICOMINBOX_010"
 )
 
 // Options configure a Store. Start from DefaultOptions: the zero value has

@@ -1,0 +1,73 @@
+package index
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// Delete removes the rows of the given instances (unknown UIDs are ignored)
+// in one group-committed request. The triggers keep the series, study and
+// patient counts right and remove the parents left empty. Deleting the files
+// is the caller's business.
+func (db *DB) Delete(ctx context.Context, sopInstanceUIDs ...string) error {
+	if len(sopInstanceUIDs) == 0 {
+		return nil
+	}
+	_, err := db.submit(ctx, &request{kind: kindDelete, uids: sopInstanceUIDs})
+	return err
+}
+
+// DeleteStudy removes every study row with this Study Instance UID (normally
+// one; more when the UID arrived under different patient IDs, see the docs),
+// with their series and instances, and returns the paths of the removed
+// instances (relative to the storage root, sorted) so the caller can delete
+// the files. An unknown UID removes nothing and returns no paths.
+func (db *DB) DeleteStudy(ctx context.Context, studyUID string) ([]string, error) {
+	res, err := db.submit(ctx, &request{kind: kindDeleteStudy, uids: []string{studyUID}})
+	return res.paths, err
+}
+
+// DeleteSeries removes every series row with this Series Instance UID and its
+// instances, like DeleteStudy; a study left without series is removed too.
+func (db *DB) DeleteSeries(ctx context.Context, seriesUID string) ([]string, error) {
+	res, err := db.submit(ctx, &request{kind: kindDeleteSeries, uids: []string{seriesUID}})
+	return res.paths, err
+}
+
+func (w *writer) deleteInstances(uids []string) error {
+	for _, u := range uids {
+		if _, err := w.st.deleteInstance.Exec(u); err != nil {
+			return fmt.Errorf("index: delete %s: %w", u, err)
+		}
+	}
+	return nil
+}
+
+// deleteLevel collects the paths under a study or series, then deletes it; the
+// foreign keys cascade to the children and the triggers fix the parents.
+func (w *writer) deleteLevel(pathsQ, deleteQ *sql.Stmt, uid string) ([]string, error) {
+	rows, err := pathsQ.Query(uid)
+	if err != nil {
+		return nil, fmt.Errorf("index: paths under %s: %w", uid, err)
+	}
+	var paths []string
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("index: paths under %s: %w", uid, err)
+		}
+		paths = append(paths, p)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, fmt.Errorf("index: paths under %s: %w", uid, err)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("index: paths under %s: %w", uid, err)
+	}
+	if _, err := deleteQ.Exec(uid); err != nil {
+		return nil, fmt.Errorf("index: delete %s: %w", uid, err)
+	}
+	return paths, nil
+}

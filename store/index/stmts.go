@@ -1,0 +1,77 @@
+package index
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+)
+
+// stmts are the writer's prepared statements, bound to its connection.
+type stmts struct {
+	all []*sql.Stmt
+
+	instanceByUID, insertInstance, updateInstance, deleteInstance *sql.Stmt
+	patientByID, insertPatient, updatePatient                     *sql.Stmt
+	studyByKey, insertStudy, updateStudy                          *sql.Stmt
+	seriesByKey, insertSeries, updateSeries                       *sql.Stmt
+	studyPaths, deleteStudy, seriesPaths, deleteSeries            *sql.Stmt
+}
+
+const studyAttrCols = `patient_id, patient_name, patient_birth_date, patient_sex,
+  study_date, study_time, study_description, accession_number, study_id, referring_physician, source_ae`
+
+func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?,", n), ",") }
+
+func prepare(ctx context.Context, c *sql.Conn) (*stmts, error) {
+	s := &stmts{}
+	var err error
+	p := func(dst **sql.Stmt, q string) {
+		if err != nil {
+			return
+		}
+		*dst, err = c.PrepareContext(ctx, q)
+		if err != nil {
+			err = fmt.Errorf("index: prepare %q: %w", q, err)
+			return
+		}
+		s.all = append(s.all, *dst)
+	}
+	p(&s.instanceByUID, `SELECT id, `+instanceCols+` FROM instances WHERE sop_instance_uid = ?`)
+	p(&s.insertInstance, `INSERT INTO instances (`+instanceCols+`, series_id) VALUES (`+placeholders(instanceColCount+1)+`)`)
+	p(&s.updateInstance, `UPDATE instances SET (`+instanceCols+`, series_id) = (`+placeholders(instanceColCount+1)+`) WHERE id = ?`)
+	p(&s.deleteInstance, `DELETE FROM instances WHERE sop_instance_uid = ?`)
+
+	p(&s.patientByID, `SELECT id, patient_name, patient_birth_date, patient_sex FROM patients WHERE patient_id = ?`)
+	p(&s.insertPatient, `INSERT INTO patients (patient_id, patient_name, patient_birth_date, patient_sex) VALUES (?,?,?,?)`)
+	p(&s.updatePatient, `UPDATE patients SET patient_name = ?, patient_birth_date = ?, patient_sex = ? WHERE id = ?`)
+
+	p(&s.studyByKey, `SELECT id, `+studyAttrCols+` FROM studies WHERE patient_ref = ? AND study_instance_uid = ?`)
+	p(&s.insertStudy, `INSERT INTO studies (patient_ref, study_instance_uid, `+studyAttrCols+`, search_text) VALUES (`+placeholders(14)+`)`)
+	p(&s.updateStudy, `UPDATE studies SET (`+studyAttrCols+`, search_text) = (`+placeholders(12)+`) WHERE id = ?`)
+
+	p(&s.seriesByKey, `SELECT id, series_number, series_description, modality, body_part FROM series WHERE study_ref = ? AND series_instance_uid = ?`)
+	p(&s.insertSeries, `INSERT INTO series (study_ref, series_instance_uid, series_number, series_description, modality, body_part) VALUES (?,?,?,?,?,?)`)
+	p(&s.updateSeries, `UPDATE series SET series_number = ?, series_description = ?, modality = ?, body_part = ? WHERE id = ?`)
+
+	// Deleting the study or series row cascades (foreign keys) to its series
+	// and instances; the triggers fix the counts of the parents and remove a
+	// patient (or study) left empty.
+	p(&s.studyPaths, `SELECT i.path FROM studies st JOIN series s ON s.study_ref = st.id
+      JOIN instances i ON i.series_id = s.id WHERE st.study_instance_uid = ? ORDER BY i.path`)
+	p(&s.deleteStudy, `DELETE FROM studies WHERE study_instance_uid = ?`)
+	p(&s.seriesPaths, `SELECT i.path FROM series s JOIN instances i ON i.series_id = s.id
+      WHERE s.series_instance_uid = ? ORDER BY i.path`)
+	p(&s.deleteSeries, `DELETE FROM series WHERE series_instance_uid = ?`)
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *stmts) close() {
+	for _, st := range s.all {
+		st.Close()
+	}
+}

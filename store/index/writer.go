@@ -1,0 +1,212 @@
+package index
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+)
+
+// The writer owns the only write connection. Put, Delete, DeleteStudy and
+// DeleteSeries queue a request and wait; the writer takes the first request,
+// then whatever else is already queued (up to MaxBatch) without waiting for
+// more, runs them all in one IMMEDIATE transaction and commits once. Under
+// load many instances share a transaction (and, with Synchronous FULL, one
+// fsync); a lone request is committed at once, so nobody waits for a batch
+// to fill. Each request runs inside its own SAVEPOINT, so one that fails is
+// rolled back alone and the rest of its batch still commits.
+
+type reqKind int
+
+const (
+	kindPut reqKind = iota
+	kindDelete
+	kindDeleteStudy
+	kindDeleteSeries
+)
+
+type request struct {
+	ctx  context.Context
+	kind reqKind
+	in   Instance // kindPut
+	uids []string // kindDelete; one study or series UID for the others
+	done chan result
+}
+
+type result struct {
+	out   Outcome
+	paths []string
+	err   error
+}
+
+type writer struct {
+	conn     *sql.Conn
+	st       *stmts
+	reqs     chan *request
+	stopped  chan struct{}
+	maxBatch int
+	log      *slog.Logger
+
+	txs  atomic.Int64 // committed transactions, for tests and logs
+	reqN atomic.Int64 // requests answered
+
+	// hookInTx, when set (tests only, before the first request), runs after
+	// BEGIN and before the batch's requests.
+	hookInTx func()
+}
+
+func newWriter(ctx context.Context, wdb *sql.DB, maxBatch int, log *slog.Logger) (*writer, error) {
+	conn, err := wdb.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("index: writer connection: %w", err)
+	}
+	st, err := prepare(ctx, conn)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return &writer{
+		conn:     conn,
+		st:       st,
+		reqs:     make(chan *request, maxBatch),
+		stopped:  make(chan struct{}),
+		maxBatch: maxBatch,
+		log:      log,
+	}, nil
+}
+
+// run serves batches until reqs is closed and drained.
+func (w *writer) run() {
+	defer close(w.stopped)
+	batch := make([]*request, 0, w.maxBatch)
+	for r := range w.reqs {
+		batch = append(batch[:0], r)
+	fill:
+		for len(batch) < w.maxBatch {
+			select {
+			case r, ok := <-w.reqs:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		w.commit(batch)
+		clear(batch)
+	}
+}
+
+// close releases the statements and the connection; run must have returned.
+func (w *writer) close() error {
+	ctx := context.Background()
+	// Lets SQLite refresh its query-planner statistics where they are stale.
+	if _, err := w.conn.ExecContext(ctx, "PRAGMA optimize"); err != nil {
+		w.log.Warn("index: PRAGMA optimize", "err", err)
+	}
+	w.st.close()
+	return w.conn.Close()
+}
+
+func (w *writer) exec(q string) error {
+	_, err := w.conn.ExecContext(context.Background(), q)
+	return err
+}
+
+// commit runs batch in one transaction and answers every request. Statements
+// run with a background context: one caller giving up must not interrupt a
+// transaction shared with others. A request whose context has already ended
+// when the batch starts is skipped.
+func (w *writer) commit(batch []*request) {
+	res := make([]result, len(batch))
+	live := 0
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			res[i].err = err
+			batch[i] = nil
+			r.done <- res[i]
+			continue
+		}
+		live++
+	}
+	if live == 0 {
+		return
+	}
+	answer := func(failAll error) {
+		for i, r := range batch {
+			if r == nil {
+				continue
+			}
+			if failAll != nil && res[i].err == nil {
+				res[i] = result{err: failAll}
+			}
+			r.done <- res[i]
+			w.reqN.Add(1)
+		}
+	}
+	if err := w.exec("BEGIN IMMEDIATE"); err != nil {
+		answer(fmt.Errorf("index: begin: %w", err))
+		return
+	}
+	if w.hookInTx != nil {
+		w.hookInTx()
+	}
+	for i, r := range batch {
+		if r == nil {
+			continue
+		}
+		if err := w.exec("SAVEPOINT req"); err != nil {
+			w.abort(answer, fmt.Errorf("index: savepoint: %w", err))
+			return
+		}
+		res[i] = w.apply(r)
+		if res[i].err != nil {
+			if err := w.exec("ROLLBACK TO req"); err != nil {
+				// SQLite rolled the whole transaction back (disk full, I/O
+				// error): nothing of this batch survives.
+				w.abort(answer, fmt.Errorf("index: %w (transaction lost: %v)", res[i].err, err))
+				return
+			}
+		}
+		if err := w.exec("RELEASE req"); err != nil {
+			w.abort(answer, fmt.Errorf("index: release savepoint: %w", err))
+			return
+		}
+	}
+	if err := w.exec("COMMIT"); err != nil {
+		w.abort(answer, fmt.Errorf("index: commit: %w", err))
+		return
+	}
+	w.txs.Add(1)
+	answer(nil)
+}
+
+// abort rolls the transaction back and fails every request of the batch.
+func (w *writer) abort(answer func(error), err error) {
+	if e := w.exec("ROLLBACK"); e != nil && !errors.Is(e, sql.ErrTxDone) {
+		w.log.Debug("index: rollback", "err", e)
+	}
+	w.log.Error("index: batch failed", "err", err)
+	answer(err)
+}
+
+// apply runs one request inside the open transaction.
+func (w *writer) apply(r *request) result {
+	switch r.kind {
+	case kindPut:
+		out, err := w.put(&r.in)
+		return result{out: out, err: err}
+	case kindDelete:
+		return result{err: w.deleteInstances(r.uids)}
+	case kindDeleteStudy:
+		paths, err := w.deleteLevel(w.st.studyPaths, w.st.deleteStudy, r.uids[0])
+		return result{paths: paths, err: err}
+	case kindDeleteSeries:
+		paths, err := w.deleteLevel(w.st.seriesPaths, w.st.deleteSeries, r.uids[0])
+		return result{paths: paths, err: err}
+	}
+	return result{err: fmt.Errorf("index: unknown request kind %d", r.kind)}
+}

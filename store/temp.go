@@ -1,0 +1,92 @@
+package store
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// tempFile is a file being written in .incoming.
+type tempFile struct {
+	f      *os.File
+	name   string // "" once renamed into the tree
+	closed bool
+}
+
+// newTemp creates a new file with a random name in .incoming (O_EXCL).
+func (s *Store) newTemp() (*tempFile, error) {
+	f, name, err := s.createTemp()
+	if err != nil {
+		return nil, err
+	}
+	return &tempFile{f: f, name: name}, nil
+}
+
+func (s *Store) createTemp() (*os.File, string, error) {
+	var err error
+	for range 4 {
+		var rb [16]byte
+		_, _ = rand.Read(rb[:])
+		name := filepath.Join(s.incoming, hex.EncodeToString(rb[:])+partExt)
+		if err = s.fault("create"); err != nil {
+			return nil, "", err
+		}
+		var f *os.File
+		f, err = os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+		if err == nil {
+			return f, name, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			break
+		}
+	}
+	return nil, "", err
+}
+
+// discard closes and removes a temp file that did not make it into the tree.
+func (t *tempFile) discard(s *Store) {
+	if t == nil || t.name == "" {
+		return
+	}
+	if !t.closed {
+		t.f.Close()
+		t.closed = true
+	}
+	if err := os.Remove(t.name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		s.log.Error("store: cannot remove temp file", "file", t.name, "err", err)
+	}
+	t.name = ""
+}
+
+// rewrite copies the data set of t behind a new meta group into a new temp
+// file (copy_file_range where the kernel has it). It returns the new file and
+// the new meta group length.
+func (s *Store) rewrite(t *tempFile, meta metaInfo, oldMetaLen, n int64) (*tempFile, int64, error) {
+	head := appendFileMeta(nil, meta)
+	nt, err := s.newTemp()
+	if err != nil {
+		return nil, 0, err
+	}
+	err = s.do("write", func() error {
+		if _, err := nt.f.Write(head); err != nil {
+			return err
+		}
+		if _, err := t.f.Seek(oldMetaLen, io.SeekStart); err != nil {
+			return err
+		}
+		c, err := io.Copy(nt.f, io.LimitReader(t.f, n))
+		if err == nil && c != n {
+			err = io.ErrShortWrite
+		}
+		return err
+	})
+	if err != nil {
+		nt.discard(s)
+		return nil, 0, err
+	}
+	return nt, int64(len(head)), nil
+}
