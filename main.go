@@ -107,6 +107,7 @@ func runServe(args []string, stderr io.Writer) int {
 	allowed := fs.String("allowed-calling-aets", "", "comma-separated calling AE titles allowed to send (empty: anyone)")
 	noCalled := fs.Bool("no-called-ae-check", !d.CheckCalledAE, "accept associations whatever called AE title they ask for")
 	minFree := fs.Uint64("min-free-mb", d.MinFreeMB, "free-space floor in MB: below it associations are rejected and C-STOREs answer A700 (0: off)")
+	dups := fs.String("duplicates", d.DuplicatePolicy, "a second copy of a stored SOP Instance UID: replace (newer wins) or keep (first wins); identical copies are a no-op either way")
 	noSync := fs.Bool("no-sync", d.NoSync, "do not fsync stored files (faster, NOT durable; benchmarks only)")
 	level := fs.String("log-level", d.LogLevel, "log level: debug, info, warn or error")
 	fs.Usage = func() {
@@ -156,6 +157,8 @@ func runServe(args []string, stderr io.Writer) int {
 			cfg.CheckCalledAE = !*noCalled
 		case "min-free-mb":
 			cfg.MinFreeMB = *minFree
+		case "duplicates":
+			cfg.DuplicatePolicy = *dups
 		case "no-sync":
 			cfg.NoSync = *noSync
 		case "log-level":

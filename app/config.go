@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dicominbox/dicominbox/scp"
+	"github.com/dicominbox/dicominbox/store"
 )
 
 // Config is the receiver's configuration, shared by the window and
@@ -34,6 +35,10 @@ type Config struct {
 	// MinFreeMB is the free-space floor of the storage disk: below it new
 	// associations are rejected and C-STOREs answer A700.
 	MinFreeMB uint64 `json:"min_free_mb"`
+	// DuplicatePolicy: "replace" (a newer copy of a SOP Instance UID
+	// replaces the older) or "keep" (the first copy stays). Identical
+	// content is always a no-op.
+	DuplicatePolicy string `json:"duplicate_policy"`
 	// NoSync turns off fsync (only for benchmarks and tests).
 	NoSync         bool   `json:"no_sync,omitempty"`
 	StartListening bool   `json:"start_listening"`
@@ -57,6 +62,7 @@ func DefaultConfig() Config {
 		IdleTimeout:     Duration(scp.DefaultIdleTimeout),
 		ShutdownTimeout: Duration(30 * time.Second),
 		MinFreeMB:       500,
+		DuplicatePolicy: string(store.DuplicateReplace),
 		StartListening:  true,
 		LogLevel:        "info",
 	}
@@ -89,6 +95,9 @@ func (c Config) Validate() error {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s: must be positive", name))
 		}
+	}
+	if !store.DuplicatePolicy(c.DuplicatePolicy).Valid() {
+		errs = append(errs, fmt.Errorf("duplicate policy %q: must be replace or keep", c.DuplicatePolicy))
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

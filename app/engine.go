@@ -90,6 +90,7 @@ func (e *Engine) startLocked() error {
 		Sync:                      !cfg.NoSync,
 		ImplementationClassUID:    scp.ImplementationClassUID,
 		ImplementationVersionName: scp.ImplementationVersionName,
+		DuplicatePolicy:           store.DuplicatePolicy(cfg.DuplicatePolicy),
 	})
 	if err != nil {
 		return fmt.Errorf("storage folder %s: %w", cfg.StorageDir, err)
@@ -110,11 +111,13 @@ func (e *Engine) startLocked() error {
 		Logger:                  e.log,
 	})
 	if err != nil {
+		st.Close()
 		return err
 	}
 	addr := net.JoinHostPort(cfg.Bind, strconv.Itoa(cfg.Port))
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
+		st.Close()
 		return describeListenError(cfg.Port, err)
 	}
 	e.store, e.srv, e.addr, e.done = st, srv, l.Addr(), make(chan struct{})
@@ -148,7 +151,7 @@ func describeListenError(port int, err error) error {
 // then aborts the rest.
 func (e *Engine) Stop(ctx context.Context) error {
 	e.mu.Lock()
-	srv, done := e.srv, e.done
+	srv, st, done := e.srv, e.store, e.done
 	e.srv, e.store = nil, nil
 	e.mu.Unlock()
 	if srv == nil {
@@ -157,6 +160,9 @@ func (e *Engine) Stop(ctx context.Context) error {
 	e.setView(true, "Stopping: waiting for running associations")
 	err := srv.Shutdown(ctx)
 	<-done
+	if cerr := st.Close(); cerr != nil {
+		e.log.Warn("closing the index", "err", cerr)
+	}
 	e.setView(false, "Stopped")
 	e.log.Info("listener stopped")
 	return err

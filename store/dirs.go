@@ -107,3 +107,9 @@ func (s *Store) levels(comps []string) []string {
 	}
 	return levels
 }
+
+// forgetAll empties the cache (after folders were removed).
+func (c *dirCache) forgetAll() {
+	c.m.Clear()
+	c.n.Store(0)
+}

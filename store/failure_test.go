@@ -130,6 +130,7 @@ func TestIngestDiskFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { s.Close() })
 	big := basicDataSet(ctClass, "1.2.3", "1.2.4", "1.2.5", "P1", 2<<20)
 	_, err = s.Ingest(context.Background(), cmd("1.2.3"), bytes.NewReader(big))
 	if !errors.Is(err, ErrOutOfResources) || !errors.Is(err, syscall.ENOSPC) {
@@ -151,6 +152,8 @@ func TestIngestReadOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { s.Close() })
+	s.Close() // an open database would keep the file system busy
 	if out, err := exec.Command("mount", "-o", "remount,ro", dir).CombinedOutput(); err != nil {
 		t.Skipf("cannot remount read-only: %v %s", err, out)
 	}

@@ -1,19 +1,17 @@
 package store
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
 
-	"github.com/suyashkumar/dicom"
 	"github.com/suyashkumar/dicom/pkg/tag"
+
+	"github.com/dicominbox/dicominbox/store/charset"
 )
 
-// Header holds the values Ingest reads from the top level of a data set, as
-// the dicom library decodes them (Specific Character Set applied where the
-// library supports it), surrounding spaces and NULs removed, multiple values
+// Header holds the values Ingest reads from the top level of a data set,
+// decoded to UTF-8 by its Specific Character Set (store/charset), surrounding spaces and NULs removed, multiple values
 // joined with '\'. Absent and empty elements both give "".
 type Header struct {
 	SOPClassUID, SOPInstanceUID         string
@@ -26,6 +24,8 @@ type Header struct {
 	SpecificCharacterSet                string
 	PatientBirthDate, PatientSex        string
 	NumberOfFrames                      string
+	StudyID, ReferringPhysicianName     string
+	BodyPartExamined                    string
 }
 
 // headerFields lists the header elements in ascending tag order, with the
@@ -42,14 +42,17 @@ var headerFields = [...]struct {
 	{tag.StudyTime, "TM", func(h *Header) *string { return &h.StudyTime }},
 	{tag.AccessionNumber, "SH", func(h *Header) *string { return &h.AccessionNumber }},
 	{tag.Modality, "CS", func(h *Header) *string { return &h.Modality }},
+	{tag.ReferringPhysicianName, "PN", func(h *Header) *string { return &h.ReferringPhysicianName }},
 	{tag.StudyDescription, "LO", func(h *Header) *string { return &h.StudyDescription }},
 	{tag.SeriesDescription, "LO", func(h *Header) *string { return &h.SeriesDescription }},
 	{tag.PatientName, "PN", func(h *Header) *string { return &h.PatientName }},
 	{tag.PatientID, "LO", func(h *Header) *string { return &h.PatientID }},
 	{tag.PatientBirthDate, "DA", func(h *Header) *string { return &h.PatientBirthDate }},
 	{tag.PatientSex, "CS", func(h *Header) *string { return &h.PatientSex }},
+	{tag.BodyPartExamined, "CS", func(h *Header) *string { return &h.BodyPartExamined }},
 	{tag.StudyInstanceUID, "UI", func(h *Header) *string { return &h.StudyInstanceUID }},
 	{tag.SeriesInstanceUID, "UI", func(h *Header) *string { return &h.SeriesInstanceUID }},
+	{tag.StudyID, "SH", func(h *Header) *string { return &h.StudyID }},
 	{tag.SeriesNumber, "IS", func(h *Header) *string { return &h.SeriesNumber }},
 	{tag.InstanceNumber, "IS", func(h *Header) *string { return &h.InstanceNumber }},
 	{tag.NumberOfFrames, "IS", func(h *Header) *string { return &h.NumberOfFrames }},
@@ -91,80 +94,29 @@ func readHeader(f io.ReaderAt, off, size int64, ts string, buf []byte) (Header, 
 	return decodeHeader(&res), res, nil
 }
 
-// decodeHeader has the dicom library decode the raw values found by the
-// scanner. They are re-encoded as a tiny Part-10 stream in Explicit VR Little
-// Endian (all header values are character strings, whose bytes do not depend
-// on the byte order), so the library needs neither the transfer syntax nor
-// its own guessing. An element the library fails on (or panics on) is left
-// out and the rest decoded again.
+// decodeHeader decodes the raw header values to UTF-8 by the data set's
+// Specific Character Set (store/charset). The dicom library is not used for
+// this: its decoder mis-decodes Korean ISO 2022 IR 149 and mixed
+// ISO 2022 IR 13\IR 87, and its parser allocates a value at its declared
+// length before checking it against the data (a 200-byte data set can make
+// it allocate gigabytes), so the bounded scanner above finds the values and
+// the charset package decodes them.
 func decodeHeader(res *scanResult) Header {
 	var h Header
-	include := res.values
-	for range numFields + 1 {
-		elems, failed := libraryParse(include)
-		for _, e := range elems {
-			if i := fieldIndex(e.Tag.Uint32()); i >= 0 {
-				*headerFields[i].field(&h) = elementString(e)
-			}
-		}
-		if failed < 0 {
-			break
-		}
-		include[failed] = nil
+	var scs string
+	if v := res.values[fieldIndex(tag.SpecificCharacterSet.Uint32())]; v != nil {
+		scs = string(v)
 	}
-	return h
-}
-
-// libraryParse parses the present values with the library. It returns the
-// parsed elements and the index of the field it failed on, or -1.
-func libraryParse(values [numFields][]byte) (elems []*dicom.Element, failed int) {
-	b := appendFileMeta(nil, metaInfo{TransferSyntaxUID: explicitVRLittleEndian})
-	var order []int
-	for i, v := range values {
+	dec := charset.New(scs)
+	for i, v := range res.values {
 		if v != nil {
-			b = appendElement(b, headerFields[i].tag.Uint32(), headerFields[i].vr, v)
-			order = append(order, i)
+			*headerFields[i].field(&h) = dec.Decode(v, headerFields[i].vr)
 		}
 	}
-	failed = -1
-	defer func() {
-		if recover() != nil && len(elems) < len(order) {
-			failed = order[len(elems)]
-		}
-	}()
-	p, err := dicom.NewParser(bytes.NewReader(b), int64(len(b)), nil,
-		dicom.SkipPixelData(), dicom.AllowUnknownSpecificCharacterSet())
-	if err != nil {
-		return nil, -1
-	}
-	for len(elems) < len(order) {
-		e, err := p.Next()
-		if err != nil {
-			if errors.Is(err, dicom.ErrorEndOfDICOM) || errors.Is(err, io.EOF) {
-				return elems, -1
-			}
-			return elems, order[len(elems)]
-		}
-		elems = append(elems, e)
-	}
-	return elems, -1
-}
-
-// elementString returns the values of a string element, trimmed, joined
-// with '\'.
-func elementString(e *dicom.Element) string {
-	if e.Value == nil || e.Value.ValueType() != dicom.Strings {
-		return ""
-	}
-	vs, ok := e.Value.GetValue().([]string)
-	if !ok {
-		return ""
-	}
-	out := make([]string, len(vs))
-	for i, v := range vs {
-		out[i] = strings.Trim(v, " \x00")
-	}
-	return strings.Join(out, `\`)
+	h.SOPClassUID, h.SOPInstanceUID = trimUID(h.SOPClassUID), trimUID(h.SOPInstanceUID)
+	h.StudyInstanceUID, h.SeriesInstanceUID = trimUID(h.StudyInstanceUID), trimUID(h.SeriesInstanceUID)
+	h.SpecificCharacterSet = strings.Trim(h.SpecificCharacterSet, " ")
+	return h
 }
 
 // trimUID removes the padding a UID may carry.

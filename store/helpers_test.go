@@ -120,6 +120,7 @@ func openTest(t testing.TB, sync bool) *Store {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { s.Close() })
 	return s
 }
 
@@ -139,7 +140,8 @@ func assertNoLeftovers(t testing.TB, s *Store, want int) {
 	}
 }
 
-// countFiles counts regular files under root outside .incoming.
+// countFiles counts regular files under root outside .incoming, except the
+// index database.
 func countFiles(t testing.TB, root string) int {
 	t.Helper()
 	n := 0
@@ -149,6 +151,9 @@ func countFiles(t testing.TB, root string) int {
 		}
 		if d.IsDir() && d.Name() == incomingDir {
 			return filepath.SkipDir
+		}
+		if d.Type().IsRegular() && filepath.Dir(p) == root && strings.HasPrefix(d.Name(), IndexFile) {
+			return nil // the index database and its WAL
 		}
 		if d.Type().IsRegular() {
 			n++

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"io/fs"
 	"os"
@@ -33,9 +34,11 @@ type Stored struct {
 	// data set is malformed within its header. It quotes peer values and may
 	// be longer than the 64 characters of an Error Comment (0000,0902).
 	Warning string
-	// Replaced reports that an earlier instance with the same path (same
-	// SOP Instance UID and hierarchy) was replaced.
+	// Replaced reports that an earlier copy of the same SOP Instance UID was
+	// replaced (file and index row).
 	Replaced bool
+	// Duplicate tells what happened when the SOP Instance UID was already stored.
+	Duplicate Duplicate
 }
 
 const (
@@ -82,7 +85,8 @@ func (s *Store) Ingest(ctx context.Context, in Instance, data io.Reader) (Stored
 	}
 	defer func() { t.discard(s) }() // no-op once renamed
 
-	n, rerr, werr := s.copyIn(ctx, t.f, buf, int(metaLen), data)
+	crc := crc32.New(castagnoli)
+	n, rerr, werr := s.copyIn(ctx, t.f, buf, int(metaLen), io.TeeReader(data, crc))
 	if rerr != nil {
 		return Stored{}, fmt.Errorf("store %s: receive data set: %w", id, rerr)
 	}
@@ -109,11 +113,26 @@ func (s *Store) Ingest(ctx context.Context, in Instance, data io.Reader) (Stored
 		t, metaLen = nt, ml
 	}
 
+	hash := contentHash(crc.Sum32(), n)
+	dup, prev, err := s.checkDuplicate(ctx, hdr.SOPInstanceUID, hash, t.name, metaLen)
+	if err != nil {
+		return Stored{}, fmt.Errorf("store %s: look up in the index: %w: %w", id, ErrOutOfResources, err)
+	}
+	if dup != NotDuplicate { // identical, or the keep policy: the stored copy stands
+		s.log.Info("store: duplicate not stored again", "sop_instance", id, "path", prev.Path,
+			"why", map[Duplicate]string{DuplicateIdentical: "identical content", DuplicateKept: "keep-first policy"}[dup])
+		return Stored{Path: prev.Path, Size: prev.SizeBytes, DataSetSize: n, Header: hdr, Warning: warning, Duplicate: dup}, nil
+	}
 	if s.opt.Sync {
 		if err := s.do("sync", t.f.Sync); err != nil {
 			return Stored{}, fmt.Errorf("store %s: sync: %w: %w", id, ErrOutOfResources, err)
 		}
 	}
+	fi, err := t.f.Stat()
+	if err != nil {
+		return Stored{}, fmt.Errorf("store %s: stat: %w: %w", id, ErrOutOfResources, err)
+	}
+
 	t.closed = true
 	if err := s.do("close", t.f.Close); err != nil {
 		return Stored{}, fmt.Errorf("store %s: close: %w: %w", id, ErrOutOfResources, err)
@@ -141,9 +160,20 @@ func (s *Store) Ingest(ctx context.Context, in Instance, data io.Reader) (Stored
 		}
 	}
 
-	// The file is durable: this is where the index issue adds its rows (index
-	// and outbox, one transaction) before success is reported.
-	st := Stored{Path: rel, Size: metaLen + n, DataSetSize: n, Header: hdr, Warning: warning, Replaced: statErr == nil}
+	// The file is durable; its row commits (group commit) before success is
+	// reported. Should that fail, the file stays and the reconcile at the next
+	// start indexes it; the sender is told to retry.
+	out, err := s.idx.Put(ctx, record(hdr, in, rel, metaLen+n, hash, fi.ModTime().UnixNano()))
+	if err != nil {
+		return Stored{}, fmt.Errorf("store %s: index: %w: %w", id, ErrOutOfResources, err)
+	}
+	if out.Replaced && out.Previous.Path != rel {
+		s.removeOld(out.Previous.Path)
+	}
+	st := Stored{Path: rel, Size: metaLen + n, DataSetSize: n, Header: hdr, Warning: warning, Replaced: statErr == nil || out.Replaced}
+	if st.Replaced {
+		st.Duplicate = DuplicateReplaced
+	}
 	// The caller reports the warning in its response and logs it; here it is
 	// only a debug detail.
 	s.log.Debug("store: stored", "path", rel, "bytes", st.Size, "replaced", st.Replaced,

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -9,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"github.com/dicominbox/dicominbox/store/index"
 )
 
 // Defaults written into the File Meta Information group.
@@ -32,6 +35,12 @@ type Options struct {
 	// ImplementationClassUID and ImplementationVersionName go into the meta
 	// group of every file; empty means the defaults above.
 	ImplementationClassUID, ImplementationVersionName string
+	// DuplicatePolicy says what a second copy of a SOP Instance UID does
+	// (default DuplicateReplace).
+	DuplicatePolicy DuplicatePolicy
+	// IndexSynchronous is SQLite's synchronous setting for the index
+	// ("NORMAL" by default: see docs/index-schema.md).
+	IndexSynchronous string
 }
 
 // DefaultOptions returns the options for production use: Sync on, default
@@ -52,6 +61,7 @@ type Store struct {
 	log      *slog.Logger
 	dirs     dirCache
 	dsync    *dirSyncer
+	idx      *index.DB
 	bufs     sync.Pool // *[]byte of copyBufSize
 
 	// faultHook, when set (tests only), is called before each file system
@@ -89,6 +99,9 @@ func Open(root string, opt Options) (*Store, error) {
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
+	if !opt.DuplicatePolicy.Valid() {
+		return nil, fmt.Errorf("store: open: unknown duplicate policy %q (want replace or keep)", opt.DuplicatePolicy)
+	}
 	s := &Store{root: abs, incoming: filepath.Join(abs, incomingDir), opt: opt, log: opt.Logger, dsync: newDirSyncer()}
 	s.bufs.New = func() any { b := make([]byte, copyBufSize); return &b }
 
@@ -117,6 +130,14 @@ func Open(root string, opt Options) (*Store, error) {
 	f.Close()
 	if err := os.Remove(name); err != nil {
 		return nil, fmt.Errorf("store: open %s: root is not writable: %w", abs, err)
+	}
+	s.idx, err = index.Open(filepath.Join(abs, IndexFile), index.Options{Logger: s.log, Synchronous: opt.IndexSynchronous})
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", abs, err)
+	}
+	if err := s.reconcileIndex(context.Background()); err != nil {
+		s.idx.Close()
+		return nil, fmt.Errorf("store: open %s: reconcile: %w", abs, err)
 	}
 	return s, nil
 }

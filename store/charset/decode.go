@@ -23,7 +23,9 @@ const (
 // (AE, AS, CS, DA, DS, DT, IS, TM, UI, UR) use the default repertoire.
 // Leading spaces are insignificant for AE, CS, DS, IS, LO and SH (PS3.5
 // Table 6.2-1) and are trimmed for them only; pydicom keeps them for LO and
-// SH, which no corpus value depends on.
+// SH, which no corpus value depends on. PN keeps leading spaces as pydicom
+// does, although CP-726 calls them insignificant: a name is indexed as sent,
+// minus its padding.
 func (d *Decoder) vrRules(vr string) (kind vrKind, leading bool, p *profile) {
 	p = &defaultProfile
 	if d != nil {

@@ -64,9 +64,6 @@ func (s *state) reset() {
 func (d *Decoder) decode2022(raw []byte, kind vrKind, p *profile) ([]byte, bool) {
 	out := make([]byte, 0, 3*len(raw))
 	st := state{p: p, g0: p.g0, g1: p.g1}
-	if st.g0 == setNone {
-		st.g0 = setASCII
-	}
 	for i := 0; i < len(raw); {
 		b := raw[i]
 		switch {

@@ -154,9 +154,15 @@ func (r *elemReader) skipValue(vr string, length uint32, depth int) error {
 }
 
 // readTopLevel returns the raw values of the wanted top-level data set
-// elements present in the file at path, stopping after the largest one.
+// elements present in the file at path, stopping after the largest one. Only
+// the first MiB is read: header elements come long before the pixel data.
 func readTopLevel(path string, want ...uint32) (map[uint32][]byte, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, 1<<20))
 	if err != nil {
 		return nil, err
 	}

@@ -11,8 +11,9 @@ import (
 // filter is folded the same way and every whitespace-separated term must be a
 // substring of it (instr). Folding, in Go:
 //   - lower case (strings.ToLower, full Unicode),
-//   - Latin letters with diacritics to their base letters (é -> e, ß -> ss)
-//     and combining marks dropped, so "jerome", "JÉRÔME" and a decomposed
+//   - Latin letters with diacritics to their base letters (é -> e, ß -> ss),
+//     Greek without tonos and with one sigma, Cyrillic ё as е, and combining
+//     marks dropped, so "jerome", "JÉRÔME" and a decomposed
 //     "Je\u0301ro\u0302me" all find "Jérôme",
 //   - full-width ASCII (common in Japanese input) to ASCII.
 // A person name's '^' and '=' separators become spaces, and each component
@@ -28,6 +29,10 @@ var latinFold = func() map[rune]string {
 		"n": "ñńņňŉ", "o": "òóôõöøōŏőơǒǿọỏốồổỗộớờởỡợ", "r": "ŕŗř", "s": "śŝşšș",
 		"t": "ţťŧț", "u": "ùúûüũūŭůűųưǔǖǘǚǜụủứừửữự", "w": "ŵ", "y": "ýÿŷỳỵỷỹ", "z": "źżž",
 		"ss": "ß", "ae": "æǽ", "oe": "œ", "th": "þ", "ij": "ĳ",
+		// Greek (ISO_IR 126): tonos and dialytika dropped, final sigma as sigma.
+		"α": "ά", "ε": "έ", "η": "ή", "ι": "ίϊΐ", "ο": "ό", "υ": "ύϋΰ", "ω": "ώ", "σ": "ς",
+		// Cyrillic: ё is commonly typed as е.
+		"е": "ё",
 	} {
 		for _, r := range letters {
 			m[r] = base

@@ -1,0 +1,124 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/dicominbox/dicominbox/store/index"
+)
+
+// DeleteStudy removes a study: its files and its rows together. It returns
+// how many instances were removed.
+func (s *Store) DeleteStudy(ctx context.Context, studyUID string) (int, error) {
+	series, err := s.idx.Series(ctx, studyUID)
+	if err != nil {
+		return 0, fmt.Errorf("store: delete study %s: %w", studyUID, err)
+	}
+	var paths []string
+	for _, se := range series {
+		ps, err := s.instancePaths(ctx, se.SeriesInstanceUID)
+		if err != nil {
+			return 0, fmt.Errorf("store: delete study %s: %w", studyUID, err)
+		}
+		paths = append(paths, ps...)
+	}
+	return s.deleteFiles(paths, func() error {
+		_, err := s.idx.DeleteStudy(ctx, studyUID)
+		return err
+	})
+}
+
+// DeleteSeries removes a series: its files and its rows together.
+func (s *Store) DeleteSeries(ctx context.Context, seriesUID string) (int, error) {
+	paths, err := s.instancePaths(ctx, seriesUID)
+	if err != nil {
+		return 0, fmt.Errorf("store: delete series %s: %w", seriesUID, err)
+	}
+	return s.deleteFiles(paths, func() error {
+		_, err := s.idx.DeleteSeries(ctx, seriesUID)
+		return err
+	})
+}
+
+func (s *Store) instancePaths(ctx context.Context, seriesUID string) ([]string, error) {
+	ins, err := s.idx.Instances(ctx, seriesUID)
+	if err != nil {
+		return nil, err
+	}
+	paths := make([]string, len(ins))
+	for i, in := range ins {
+		paths[i] = in.Path
+	}
+	return paths, nil
+}
+
+// deleteFiles moves the files into a fresh folder under .trash, deletes the
+// rows, then the folder. A crash at any point leaves a state the reconcile at
+// start repairs without bringing deleted instances back: files already in
+// the trash are gone (their rows are dropped), files not yet moved keep
+// their rows.
+func (s *Store) deleteFiles(paths []string, deleteRows func() error) (int, error) {
+	var b [8]byte
+	rand.Read(b[:])
+	bin := filepath.Join(s.root, trashDir, hex.EncodeToString(b[:]))
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		return 0, fmt.Errorf("store: delete: %w", err)
+	}
+	for i, rel := range paths {
+		abs, err := s.absPath(rel)
+		if err != nil {
+			return 0, fmt.Errorf("store: delete: %w", err)
+		}
+		err = os.Rename(abs, filepath.Join(bin, fmt.Sprintf("%d.dcm", i)))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return 0, fmt.Errorf("store: delete %s: %w", rel, err)
+		}
+	}
+	if err := deleteRows(); err != nil {
+		return 0, fmt.Errorf("store: delete rows: %w", err)
+	}
+	if err := os.RemoveAll(bin); err != nil {
+		s.log.Warn("store: could not empty the trash; it is emptied at the next start", "dir", bin, "err", err)
+	}
+	s.dirs.forgetAll()
+	s.removeEmptyDirs(paths)
+	return len(paths), nil
+}
+
+// removeEmptyDirs removes the series, study and patient folders the deleted
+// files leave empty (os.Remove fails on a non-empty folder, which is kept).
+func (s *Store) removeEmptyDirs(paths []string) {
+	seen := map[string]bool{}
+	for _, rel := range paths {
+		dir := filepath.Dir(filepath.Join(s.root, filepath.FromSlash(rel)))
+		for dir != s.root && len(dir) > len(s.root) && !seen[dir] {
+			seen[dir] = true
+			if os.Remove(dir) != nil {
+				break
+			}
+			dir = filepath.Dir(dir)
+		}
+	}
+}
+
+// Reindex rebuilds the index of the tree at root from the files alone: the
+// old index is removed and every file indexed again.
+func Reindex(root string, opt Options) (index.Totals, error) {
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Remove(filepath.Join(root, IndexFile+suffix)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return index.Totals{}, fmt.Errorf("store: reindex: remove the old index: %w", err)
+		}
+	}
+	s, err := Open(root, opt)
+	if err != nil {
+		return index.Totals{}, err
+	}
+	defer s.Close()
+	return s.idx.Totals(context.Background())
+}

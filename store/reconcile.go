@@ -1,0 +1,144 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/dicominbox/dicominbox/store/index"
+)
+
+// trashDir holds files being deleted (see DeleteStudy); emptied at start.
+const trashDir = ".trash"
+
+// reconcileIndex makes the index agree with the files, at start: files
+// without a row are indexed (from their meta group and header), rows whose
+// file is gone are removed, and the trash is emptied. Both counts are logged.
+func (s *Store) reconcileIndex(ctx context.Context) error {
+	start := time.Now()
+	if err := os.RemoveAll(filepath.Join(s.root, trashDir)); err != nil {
+		return fmt.Errorf("empty %s: %w", trashDir, err)
+	}
+	indexed := make(map[string]string) // path -> SOP Instance UID
+	err := s.idx.ForEachInstance(ctx, func(in index.Instance) error {
+		indexed[in.Path] = in.SOPInstanceUID
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("read index: %w", err)
+	}
+	var added, failed int
+	err = filepath.WalkDir(s.root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if p != s.root && strings.HasPrefix(d.Name(), ".") {
+				return filepath.SkipDir // .incoming, .trash
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() || !strings.HasSuffix(d.Name(), ".dcm") {
+			return nil
+		}
+		rel, err := filepath.Rel(s.root, p)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		if _, ok := indexed[rel]; ok {
+			delete(indexed, rel)
+			return nil
+		}
+		if err := s.indexFile(ctx, p, rel); err != nil {
+			failed++
+			s.log.Warn("store: reconcile: file not indexed", "path", rel, "err", err)
+			return nil
+		}
+		added++
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("walk %s: %w", s.root, err)
+	}
+	gone := make([]string, 0, len(indexed))
+	for _, uid := range indexed {
+		gone = append(gone, uid)
+	}
+	if len(gone) > 0 {
+		if err := s.idx.Delete(ctx, gone...); err != nil {
+			return fmt.Errorf("remove rows of missing files: %w", err)
+		}
+	}
+	if added+len(gone)+failed > 0 {
+		s.log.Info("store: index reconciled with the files", "files_indexed", added, "rows_removed", len(gone),
+			"unreadable_files", failed, "took", time.Since(start).Round(time.Millisecond))
+	}
+	return nil
+}
+
+// indexFile reads a stored Part-10 file and puts its row.
+func (s *Store) indexFile(ctx context.Context, abs, rel string) error {
+	f, err := os.Open(abs)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	m, err := readFileMeta(f)
+	if err != nil {
+		return err
+	}
+	size := fi.Size() - m.dataOffset
+	buf := make([]byte, headerWindow)
+	hdr, _, err := readHeader(f, m.dataOffset, size, m.transferSyntaxUID, buf)
+	if err != nil {
+		return err
+	}
+	in := Instance{SOPClassUID: m.sopClassUID, SOPInstanceUID: m.sopInstanceUID, TransferSyntaxUID: m.transferSyntaxUID,
+		CallingAE: m.sourceAE, CalledAE: m.receivingAE}
+	reconcile(&hdr, in, scanResult{})
+	if hdr.SOPInstanceUID == "" {
+		return errors.New("no SOP Instance UID")
+	}
+	crc := crc32.New(castagnoli)
+	if _, err := io.Copy(crc, io.NewSectionReader(f, m.dataOffset, size)); err != nil {
+		return err
+	}
+	_, err = s.idx.Put(ctx, record(hdr, in, rel, fi.Size(), contentHash(crc.Sum32(), size), fi.ModTime().UnixNano()))
+	return err
+}
+
+// removeOld deletes the file of a replaced copy that lived at another path.
+func (s *Store) removeOld(rel string) {
+	abs, err := s.absPath(rel)
+	if err == nil {
+		err = os.Remove(abs)
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		s.log.Warn("store: could not remove the replaced copy", "path", rel, "err", err)
+	}
+}
+
+// absPath turns an index path into an absolute path under the root, refusing
+// anything that would leave it.
+func (s *Store) absPath(rel string) (string, error) {
+	p := filepath.Join(s.root, filepath.FromSlash(rel))
+	r, err := filepath.Rel(s.root, p)
+	if err != nil || r == "." || strings.HasPrefix(r, "..") || filepath.IsAbs(r) {
+		return "", fmt.Errorf("path %q leaves the storage root", rel)
+	}
+	return p, nil
+}
+
+func unixNanoTime(ns int64) time.Time { return time.Unix(0, ns).UTC() }
