@@ -20,6 +20,7 @@ import (
 
 	"github.com/dicominbox/dicominbox/app"
 	"github.com/dicominbox/dicominbox/assets"
+	"github.com/dicominbox/dicominbox/store/index"
 	"github.com/dicominbox/dicominbox/ui"
 )
 
@@ -32,6 +33,10 @@ Usage:
   dicominbox serve [flags]   run the receiver without a window until SIGINT/SIGTERM
   dicominbox echo [flags] HOST:PORT
                              verify a remote DICOM node with C-ECHO
+  dicominbox studies --storage DIR [--json] [--filter TEXT]
+                             list the studies of the index
+  dicominbox reindex --storage DIR
+                             rebuild DIR/index.db from the stored files
   dicominbox help            this text; "dicominbox CMD --help" documents CMD's flags
 `
 
@@ -48,6 +53,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runServe(args[1:], stderr)
 	case "echo":
 		return runEcho(args[1:], stdout, stderr)
+	case "studies":
+		return runStudies(args[1:], stdout, stderr)
+	case "reindex":
+		return runReindex(args[1:], stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -218,5 +227,57 @@ func runEcho(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintf(stdout, "C-ECHO %s (%s): success, status %04X, %s\n", addr, *called, res.Status, res.Duration.Round(time.Millisecond))
+	return 0
+}
+
+func runStudies(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("studies", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	storage := fs.String("storage", app.DefaultConfig().StorageDir, "storage folder holding index.db")
+	asJSON := fs.Bool("json", false, "print JSON instead of a table")
+	filter := fs.String("filter", "", "only studies whose patient name/ID, accession, description or modality contain every word")
+	modality := fs.String("modality", "", "only studies with a series of this modality")
+	from := fs.String("from", "", "study date from (YYYYMMDD)")
+	to := fs.String("to", "", "study date to (YYYYMMDD)")
+	limit := fs.Int("limit", 100, "at most this many studies (1-1000), newest received first")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "Usage: dicominbox studies [flags]\n\nLists the received studies, newest first. Safe while the receiver runs.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	q := index.StudyQuery{Filter: *filter, Modality: *modality, DateFrom: *from, DateTo: *to, Limit: *limit}
+	if err := app.ListStudies(context.Background(), stdout, *storage, q, *asJSON); err != nil {
+		fmt.Fprintf(stderr, "dicominbox studies: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func runReindex(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("reindex", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	storage := fs.String("storage", app.DefaultConfig().StorageDir, "storage folder whose index.db is rebuilt")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "Usage: dicominbox reindex --storage DIR\n\nRebuilds DIR/index.db from the stored files (stop the receiver first).\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	t, err := app.Reindex(*storage, newLogger(stderr, "warn"))
+	if err != nil {
+		fmt.Fprintf(stderr, "dicominbox reindex: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "reindexed %s: %d patients, %d studies, %d series, %d instances, %s\n",
+		*storage, t.Patients, t.Studies, t.Series, t.Instances, app.HumanBytes(t.Bytes))
 	return 0
 }

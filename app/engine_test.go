@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dicominbox/dicominbox/scp"
+	"github.com/dicominbox/dicominbox/scp/dimse"
 )
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -63,5 +66,28 @@ func TestEngineBadStorageFolder(t *testing.T) {
 	e := NewEngine(cfg, quietLogger())
 	if err := e.Start(); err == nil || !strings.Contains(err.Error(), "storage folder") {
 		t.Fatalf("start with a bad storage folder: %v", err)
+	}
+}
+
+func TestDiskGuard(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Bind, cfg.Port, cfg.StorageDir = "127.0.0.1", 0, t.TempDir()
+	cfg.MinFreeMB = 1 << 40 // more than any disk has
+	e := NewEngine(cfg, quietLogger())
+	if err := e.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer e.Stop(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := Echo(ctx, e.Addr().String(), "TEST", "INBOX")
+	if err == nil || !strings.Contains(err.Error(), "transient") {
+		t.Fatalf("association below the free-space floor: %v, want a transient rejection", err)
+	}
+	// A C-STORE already in an association when the disk fills up answers A700.
+	h := &storeHandler{store: e.store, minFree: cfg.MinFreeMB << 20, log: quietLogger()}
+	st := h.Store(ctx, &scp.StoreRequest{Association: &scp.AssociationInfo{}, SOPInstanceUID: "1.2.3"}, strings.NewReader("x"))
+	if st.Code != dimse.StatusOutOfResources {
+		t.Fatalf("C-STORE below the floor: %04X, want A700", st.Code)
 	}
 }

@@ -1,0 +1,81 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/dicominbox/dicominbox/scp"
+	"github.com/dicominbox/dicominbox/store"
+	"github.com/dicominbox/dicominbox/store/index"
+)
+
+// Reindex rebuilds DIR/index.db from the files of the storage folder.
+func Reindex(storageDir string, log *slog.Logger) (index.Totals, error) {
+	if _, err := os.Stat(storageDir); err != nil {
+		return index.Totals{}, fmt.Errorf("storage folder: %w", err)
+	}
+	return store.Reindex(storageDir, store.Options{
+		Logger:                    log,
+		Sync:                      true,
+		ImplementationClassUID:    scp.ImplementationClassUID,
+		ImplementationVersionName: scp.ImplementationVersionName,
+	})
+}
+
+// ListStudies writes the study list of the index in storageDir to w, as a
+// table or as JSON (one array). It reads the index only; it may run while the
+// receiver runs.
+func ListStudies(ctx context.Context, w io.Writer, storageDir string, q index.StudyQuery, asJSON bool) error {
+	path := filepath.Join(storageDir, store.IndexFile)
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("no index in %s: %w", storageDir, err)
+	}
+	db, err := index.Open(path, index.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	rows, total, err := db.Studies(ctx, q)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		if rows == nil {
+			rows = []index.Study{}
+		}
+		return enc.Encode(rows)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "LAST RECEIVED\tPATIENT NAME\tPATIENT ID\tSTUDY DATE\tMODALITIES\tDESCRIPTION\tACCESSION\tSERIES\tINSTANCES\tSIZE\tSOURCE AE")
+	for _, s := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", s.LastReceived.Local().Format(time.DateTime),
+			s.PatientName, s.PatientID, s.StudyDate, strings.ReplaceAll(s.Modalities, `\`, ","), s.Description,
+			s.AccessionNumber, s.SeriesCount, s.InstanceCount, HumanBytes(s.SizeBytes), s.SourceAE)
+	}
+	fmt.Fprintf(tw, "(%d of %d studies)\n", len(rows), total)
+	return tw.Flush()
+}
+
+// HumanBytes formats a size as "12.3 MB" (decimal units).
+func HumanBytes(n int64) string {
+	const unit = 1000
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
+}
