@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os/exec"
@@ -244,4 +245,34 @@ func TestEchoscuRejectedAE(t *testing.T) {
 		t.Fatalf("echoscu with a wrong called AE: err %v, output:\n%s", err, out)
 	}
 	echoscuWorks(t, addr)
+}
+
+// TestPipelinedRequestsAnsweredInOrder: a peer that does not wait for
+// responses (asynchronous operations) gets every answer, in order.
+func TestPipelinedRequestsAnsweredInOrder(t *testing.T) {
+	_, addr := startServer(t, Config{})
+	p := dialRaw(t, addr)
+	p.associate()
+	var burst []byte
+	for id := uint16(1); id <= 20; id++ {
+		if id%2 == 0 {
+			burst = append(burst, pdata(1, true, true, dimse.NewCEchoRQ(id).Append(nil))...)
+			continue
+		}
+		rq := dimse.NewCStoreRQ(id, ctImageStorage, fmt.Sprintf("1.2.3.%d", id), dimse.PriorityMedium).Append(nil)
+		burst = append(burst, pdata(3, true, true, rq)...)
+		burst = append(burst, pdata(3, false, true, make([]byte, 5000))...)
+	}
+	p.send(burst)
+	for id := uint16(1); id <= 20; id++ {
+		got, err := p.next(5 * time.Second)
+		pd, ok := got.(*pdu.PDataTF)
+		if !ok || len(pd.Items) != 1 {
+			t.Fatalf("response %d: got %T %v", id, got, err)
+		}
+		rsp, err := dimse.Decode(pd.Items[0].Data)
+		if err != nil || rsp.MessageIDBeingRespondedTo != id || rsp.Status != dimse.StatusSuccess {
+			t.Fatalf("response %d: %+v %v", id, rsp, err)
+		}
+	}
 }
