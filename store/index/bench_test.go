@@ -64,15 +64,18 @@ func BenchmarkStudiesPage(b *testing.B) {
 		{"filter-rare", StudyQuery{Filter: "acc00012345", Limit: 50}},
 		{"filter-cjk", StudyQuery{Filter: "山田", Limit: 50}},
 		{"filter-2terms-modality-dates", StudyQuery{Filter: "jerome head", Modality: "CT", DateFrom: "20240201", DateTo: "20240630", Limit: 50}},
+		{"filter-common-deep", StudyQuery{Filter: "a", Offset: 15_000, Limit: 50}},
+		{"filter-common-sort-size", StudyQuery{Filter: "e", Sort: SortSize, Limit: 50}},
 		{"sort-patient-name", StudyQuery{Sort: SortPatientName, Limit: 50}},
 		{"deep-offset-19000", StudyQuery{Offset: 19_000, Limit: 50}},
 		{"deep-offset-19000-patient-name-desc", StudyQuery{Sort: SortPatientName, Desc: true, Offset: 19_000, Limit: 50}},
+		{"deep-offset-19000-instances", StudyQuery{Sort: SortInstances, Offset: 19_000, Limit: 50}},
 	}
 	for c := SortPatientName; c <= SortLastReceived; c++ {
 		cases = append(cases, struct {
 			name string
 			q    StudyQuery
-		}{fmt.Sprintf("sort-col%d-desc", c), StudyQuery{Sort: c, Desc: true, Limit: 50}})
+		}{fmt.Sprintf("sort-%v-desc", c), StudyQuery{Sort: c, Desc: true, Limit: 50}})
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {

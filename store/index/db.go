@@ -85,7 +85,8 @@ func Open(path string, opt Options) (*DB, error) {
 	// truncates the WAL after a checkpoint so it does not stay at its peak size.
 	wdb, err := sql.Open("sqlite", name+"?_txlock=immediate"+
 		"&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)"+
-		"&_pragma=synchronous("+syncMode+")&_pragma=journal_size_limit(67108864)&_pragma=temp_store(MEMORY)")
+		"&_pragma=synchronous("+syncMode+")&_pragma=journal_size_limit(67108864)&_pragma=temp_store(MEMORY)"+
+		"&_pragma=cache_size(-16384)")
 	if err != nil {
 		return nil, fmt.Errorf("index: open %s: %w", path, err)
 	}

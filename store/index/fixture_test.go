@@ -22,6 +22,7 @@ import (
 // file is cached in os.TempDir(), keyed by a hash of the schema, and reused
 // by later runs.
 const (
+	fixtureVersion   = 2 // bump when buildFixture changes
 	fixtureStudies   = 20_000
 	fixtureInstances = 1_000_000
 )
@@ -38,9 +39,14 @@ func fixture(b *testing.B) string {
 		for _, m := range migrations {
 			h.Write([]byte(m))
 		}
-		fixturePath = filepath.Join(os.TempDir(), fmt.Sprintf("dicominbox-index-bench-v%d-%x-%d.db", schemaVersion, h.Sum64(), fixtureInstances))
+		fixturePath = filepath.Join(os.TempDir(), fmt.Sprintf("dicominbox-index-bench-s%d-%x-f%d.db", schemaVersion, h.Sum64(), fixtureVersion))
 		if _, err := os.Stat(fixturePath); err == nil {
 			return
+		}
+		// Fixtures of other schema or fixture versions are ~600 MB each: drop them.
+		old, _ := filepath.Glob(filepath.Join(os.TempDir(), "dicominbox-index-bench-*.db"))
+		for _, o := range old {
+			os.Remove(o)
 		}
 		start := time.Now()
 		tmp := fixturePath + fmt.Sprintf(".%d.tmp", os.Getpid())
@@ -151,6 +157,7 @@ func buildFixture(path string) error {
 		nseries := 1 + rng.IntN(4)
 		studyUID := fmt.Sprintf("1.2.826.0.1.3680043.10.1%06d", s)
 		received := t0.Add(time.Duration(s) * 97 * time.Second)
+		studyDate := time.Date(2015+rng.IntN(11), time.Month(1+rng.IntN(12)), 1+rng.IntN(28), 0, 0, 0, 0, time.UTC).Format("20060102")
 		var mods []string
 		var size int64
 		j := 0 // instance of the study; received j ms after the study's first
@@ -168,7 +175,7 @@ func buildFixture(path string) error {
 			for i := range k {
 				in := Instance{SOPInstanceUID: fmt.Sprintf("%s.%d.1%06d", studyUID, se+1, i), SOPClassUID: "1.2.840.10008.5.1.4.1.1.2",
 					StudyInstanceUID: studyUID, SeriesInstanceUID: fmt.Sprintf("%s.%d", studyUID, se+1),
-					PatientID: p.id, PatientName: p.name, StudyDate: received.Format("20060102"), Modality: mod,
+					PatientID: p.id, PatientName: p.name, StudyDate: studyDate, Modality: mod,
 					TransferSyntaxUID: "1.2.840.10008.1.2.1", SizeBytes: 500_000 + int64(rng.IntN(50_000)),
 					CallingAE: "MODALITY" + fmt.Sprint(s%9), CalledAE: "INBOX", SourceIP: "192.0.2.1",
 					InstanceNumber: i + 1, NumberOfFrames: 1, SpecificCharacterSet: "ISO_IR 192", SeriesNumber: se + 1,
@@ -187,7 +194,7 @@ func buildFixture(path string) error {
 			}
 			size += ssize
 		}
-		attrs := studyAttrs{p.id, p.name, p.birth, p.sex, received.Format("20060102"), "101500",
+		attrs := studyAttrs{p.id, p.name, p.birth, p.sex, studyDate, "101500",
 			fixDescs[rng.IntN(len(fixDescs))], fmt.Sprintf("ACC%08d", s), fmt.Sprint(s % 1000), "Ref^Doctor", "MODALITY" + fmt.Sprint(s%9)}
 		slices.Sort(mods)
 		mods = slices.Compact(mods)
@@ -215,4 +222,3 @@ func buildFixture(path string) error {
 	_, err = raw.Exec("PRAGMA journal_mode=WAL")
 	return err
 }
-

@@ -91,7 +91,12 @@ func searchText(patientID, patientName string, more ...string) string {
 
 func isPNSep(r rune) bool { return r == '^' || r == '=' || unicode.IsSpace(r) }
 
+// maxTerms bounds the filter terms used (the rest are ignored), and so the
+// number of SQL parameters a typed filter can produce.
+const maxTerms = 16
+
 // filterTerms splits a user's filter into folded terms (AND-ed).
 func filterTerms(filter string) []string {
-	return strings.FieldsFunc(fold(filter), func(r rune) bool { return unicode.IsSpace(r) || r == '^' || r == '=' })
+	terms := strings.FieldsFunc(fold(filter), isPNSep)
+	return terms[:min(len(terms), maxTerms)]
 }

@@ -12,8 +12,8 @@ import (
 // ForEachInstance return exactly what was put (apart from the placeholders
 // below and ReceivedAt, which comes back in UTC).
 type Instance struct {
-	SOPInstanceUID, SOPClassUID, StudyInstanceUID, SeriesInstanceUID                    string
-	PatientID, PatientName, PatientBirthDate, PatientSex                                string
+	SOPInstanceUID, SOPClassUID, StudyInstanceUID, SeriesInstanceUID                     string
+	PatientID, PatientName, PatientBirthDate, PatientSex                                 string
 	StudyDate, StudyTime, StudyDescription, AccessionNumber, StudyID, ReferringPhysician string
 	SeriesNumber                                                                         int
 	SeriesDescription, Modality, BodyPart                                                string

@@ -199,4 +199,3 @@ func (db *DB) Get(ctx context.Context, sopInstanceUID string) (in Instance, ok b
 	}
 	return in, true, nil
 }
-

@@ -11,6 +11,8 @@ import (
 type stmts struct {
 	all []*sql.Stmt
 
+	begin, commit, rollback, savepoint, rollbackTo, release *sql.Stmt
+
 	instanceByUID, insertInstance, updateInstance, deleteInstance *sql.Stmt
 	patientByID, insertPatient, updatePatient                     *sql.Stmt
 	studyByKey, insertStudy, updateStudy                          *sql.Stmt
@@ -37,6 +39,12 @@ func prepare(ctx context.Context, c *sql.Conn) (*stmts, error) {
 		}
 		s.all = append(s.all, *dst)
 	}
+	p(&s.begin, "BEGIN IMMEDIATE")
+	p(&s.commit, "COMMIT")
+	p(&s.rollback, "ROLLBACK")
+	p(&s.savepoint, "SAVEPOINT req")
+	p(&s.rollbackTo, "ROLLBACK TO req")
+	p(&s.release, "RELEASE req")
 	p(&s.instanceByUID, `SELECT id, `+instanceCols+` FROM instances WHERE sop_instance_uid = ?`)
 	p(&s.insertInstance, `INSERT INTO instances (`+instanceCols+`, series_id) VALUES (`+placeholders(instanceColCount+1)+`)`)
 	p(&s.updateInstance, `UPDATE instances SET (`+instanceCols+`, series_id) = (`+placeholders(instanceColCount+1)+`) WHERE id = ?`)

@@ -204,6 +204,56 @@ func TestStudiesSortAndPaging(t *testing.T) {
 	}
 }
 
+// Both ways of finding a filtered page give the rows of the unfiltered list
+// that match, in the same order.
+func TestStudiesFilteredPagingStrategies(t *testing.T) {
+	db, _ := openTest(t, Options{})
+	names := []string{"Adams^Ann", "Baker^Bob", "Müller^Max", "Østergaard^Ole", "Zed"}
+	for s := range 60 {
+		in := inst(fmt.Sprint("ID", s), fmt.Sprint("ST", s), fmt.Sprint("SE", s), fmt.Sprint("I", s), s)
+		in.PatientName, in.StudyDescription, in.AccessionNumber = names[s%len(names)], "", ""
+		in.ReferringPhysician, in.StudyID, in.Modality = "", "", []string{"CT", "MR"}[s%2]
+		in.SizeBytes = int64(s % 7)
+		in.ReceivedAt = baseTime.Add(time.Duration((s*17)%60) * time.Second)
+		mustPut(t, db, in)
+	}
+	defer func() { forceCollect = nil }()
+	for _, term := range []string{"adams", "MULLER", "ostergaard", "zed", "o"} {
+		for _, sort := range []StudyColumn{SortDefault, SortPatientName, SortSize} {
+			all, _, err := db.Studies(ctx, StudyQuery{Sort: sort, Limit: 1000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []Study
+			for _, s := range all {
+				if strings.Contains(fold(s.PatientName), fold(term)) {
+					want = append(want, s)
+				}
+			}
+			for _, collect := range []bool{false, true} {
+				forceCollect = &collect
+				var got []Study
+				for off := 0; off < 60; off += 5 {
+					page, total, err := db.Studies(ctx, StudyQuery{Filter: term, Sort: sort, Offset: off, Limit: 5})
+					if err != nil || total != len(want) {
+						t.Fatalf("%q sort %v collect=%v: total %d want %d, %v", term, sort, collect, total, len(want), err)
+					}
+					got = append(got, page...)
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("%q sort %v collect=%v: %v, want %v", term, sort, collect, studyIDs(got), studyIDs(want))
+				}
+			}
+		}
+	}
+}
+
+func TestStudyColumnString(t *testing.T) {
+	if SortDefault.String() != "Default" || SortLastReceived.String() != "LastReceived" || StudyColumn(99).String() != "StudyColumn(99)" {
+		t.Error(SortDefault, SortLastReceived, StudyColumn(99))
+	}
+}
+
 func TestFold(t *testing.T) {
 	for in, want := range map[string]string{
 		"JÉRÔME": "jerome", "Straße": "strasse", "ŁÓDŹ": "lodz", "Ｙａｍａｄａ　太郎": "yamada 太郎",

@@ -49,8 +49,7 @@ type writer struct {
 	maxBatch int
 	log      *slog.Logger
 
-	txs  atomic.Int64 // committed transactions, for tests and logs
-	reqN atomic.Int64 // requests answered
+	txs atomic.Int64 // committed transactions, for tests and benchmarks
 
 	// hookInTx, when set (tests only, before the first request), runs after
 	// BEGIN and before the batch's requests.
@@ -111,8 +110,8 @@ func (w *writer) close() error {
 	return w.conn.Close()
 }
 
-func (w *writer) exec(q string) error {
-	_, err := w.conn.ExecContext(context.Background(), q)
+func (w *writer) exec(st *sql.Stmt) error {
+	_, err := st.Exec()
 	return err
 }
 
@@ -144,39 +143,50 @@ func (w *writer) commit(batch []*request) {
 				res[i] = result{err: failAll}
 			}
 			r.done <- res[i]
-			w.reqN.Add(1)
 		}
 	}
-	if err := w.exec("BEGIN IMMEDIATE"); err != nil {
+	if err := w.exec(w.st.begin); err != nil {
 		answer(fmt.Errorf("index: begin: %w", err))
 		return
 	}
 	if w.hookInTx != nil {
 		w.hookInTx()
 	}
+	// A savepoint per request isolates its failure from the rest of the
+	// batch; a batch of one needs none (its failure rolls everything back).
+	savepoints := live > 1
 	for i, r := range batch {
 		if r == nil {
 			continue
 		}
-		if err := w.exec("SAVEPOINT req"); err != nil {
-			w.abort(answer, fmt.Errorf("index: savepoint: %w", err))
-			return
-		}
-		res[i] = w.apply(r)
-		if res[i].err != nil {
-			if err := w.exec("ROLLBACK TO req"); err != nil {
-				// SQLite rolled the whole transaction back (disk full, I/O
-				// error): nothing of this batch survives.
-				w.abort(answer, fmt.Errorf("index: %w (transaction lost: %v)", res[i].err, err))
+		if savepoints {
+			if err := w.exec(w.st.savepoint); err != nil {
+				w.abort(answer, fmt.Errorf("index: savepoint: %w", err))
 				return
 			}
 		}
-		if err := w.exec("RELEASE req"); err != nil {
+		res[i] = w.apply(r)
+		if !savepoints {
+			if res[i].err != nil {
+				w.abort(answer, nil)
+				return
+			}
+			break
+		}
+		if res[i].err != nil {
+			if err := w.exec(w.st.rollbackTo); err != nil {
+				// SQLite rolled the whole transaction back (disk full, I/O
+				// error): nothing of this batch survives.
+				w.abort(answer, fmt.Errorf("%w (transaction lost: %v)", res[i].err, err))
+				return
+			}
+		}
+		if err := w.exec(w.st.release); err != nil {
 			w.abort(answer, fmt.Errorf("index: release savepoint: %w", err))
 			return
 		}
 	}
-	if err := w.exec("COMMIT"); err != nil {
+	if err := w.exec(w.st.commit); err != nil {
 		w.abort(answer, fmt.Errorf("index: commit: %w", err))
 		return
 	}
@@ -184,12 +194,15 @@ func (w *writer) commit(batch []*request) {
 	answer(nil)
 }
 
-// abort rolls the transaction back and fails every request of the batch.
+// abort rolls the transaction back and fails every request of the batch
+// (with err, or with their own error when err is nil).
 func (w *writer) abort(answer func(error), err error) {
-	if e := w.exec("ROLLBACK"); e != nil && !errors.Is(e, sql.ErrTxDone) {
+	if e := w.exec(w.st.rollback); e != nil && !errors.Is(e, sql.ErrTxDone) {
 		w.log.Debug("index: rollback", "err", e)
 	}
-	w.log.Error("index: batch failed", "err", err)
+	if err != nil {
+		w.log.Error("index: batch failed", "err", err)
+	}
 	answer(err)
 }
 
