@@ -20,13 +20,18 @@ TAGS := migrated_fynedo
 BIN := build/dicominbox
 
 TEST_TIMEOUT ?= 20m
+
+# The shared test corpus (../shared/corpus beside the checkout, else the
+# workstation's /work/shared/corpus); tests fail, never skip, without it.
+DICOMINBOX_CORPUS ?= $(firstword $(wildcard $(abspath $(CURDIR)/../shared/corpus) /work/shared/corpus) $(abspath $(CURDIR)/../shared/corpus))
+export DICOMINBOX_CORPUS
 TEST_FUZZTIME ?= 10s
 FUZZTIME ?= 2m
 
 # Debian packages. libc6-dev and xauth are only Recommends of gcc and xvfb, which
 # --no-install-recommends skips, yet cgo needs the C headers and xvfb-run needs xauth.
 RUN_PKGS := gcc libc6-dev pkg-config libgl1-mesa-dev xorg-dev libxkbcommon-dev
-TEST_PKGS := $(RUN_PKGS) dcmtk xvfb xauth sqlite3 python3-pydicom python3-numpy imagemagick
+TEST_PKGS := $(RUN_PKGS) dcmtk xvfb xauth sqlite3 python3-pydicom python3-numpy imagemagick time procps
 
 # tools/deps.sh runs apt-get update at most once per make invocation: it leaves this
 # stamp, named after this make process, the first time it updates.
@@ -77,8 +82,8 @@ fuzz: deps-run
 	GO=$(GO) GO_TAGS=$(TAGS) tools/fuzz.sh $(FUZZTIME)
 
 bench: deps-test build
-	$(GO) test -tags $(TAGS) -run=NONE -bench=. -benchmem ./...
-	@if [ -x tools/bench.sh ]; then tools/bench.sh; else echo "bench: no tools/bench.sh, skipped"; fi
+	$(GO) test -tags $(TAGS) -run='^$$' -bench=. -benchmem ./scp/... ./store/...
+	BENCH_BIN=$(BIN) tools/bench.sh
 
 screenshot: deps-test build
 	tools/screenshot.sh build/screenshots/main.png

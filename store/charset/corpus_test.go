@@ -39,7 +39,7 @@ func TestCorpus(t *testing.T) {
 	dir := corpusDir()
 	f, err := os.Open(filepath.Join(dir, "expected.jsonl"))
 	if os.IsNotExist(err) {
-		t.Skipf("corpus not found at %s (set DICOMINBOX_CORPUS)", dir)
+		t.Fatalf("corpus not found at %s (set DICOMINBOX_CORPUS; `make test` does)", dir)
 	}
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,313 @@
+#!/usr/bin/env bash
+# tools/bench.sh: side-by-side C-STORE benchmark, `dicominbox serve` against DCMTK storescp.
+# What each case measures and how to read the ratios: docs/benchmarks.md.
+#
+# Usage: tools/bench.sh            (from anywhere; works in the repository root)
+# Environment:
+#   BENCH_REPS=3          repetitions per case and receiver; the median is reported
+#   BENCH_QUICK=1         small workloads (100 CT, 4 multi-frame, 500 tiny, 50 Nagle)
+#   BENCH_CASES="a b c d e"                            subset of cases to run
+#   BENCH_RECEIVERS="ours ours-nosync storescp storescp-fork"   subset of receivers
+#   BENCH_BIN=path        use this dicominbox binary (default: build build/dicominbox first)
+#   BENCH_PORT=11200      first TCP port tried; each run takes the next free one
+#   BENCH_PAUSE=3         seconds of rest between runs (this VM returns memory to its host)
+#   BENCH_GEN=path        CT/multi-frame generator (default $DICOMINBOX_CORPUS or ../shared/corpus, /gen_bench.py)
+# Output: tables on stdout and in build/bench/results.md; raw runs in build/bench/runs.tsv.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+REPS=${BENCH_REPS:-3}
+QUICK=${BENCH_QUICK:-0}
+CASES=${BENCH_CASES:-a b c d e}
+RECEIVERS=${BENCH_RECEIVERS:-ours ours-nosync storescp storescp-fork}
+PAUSE=${BENCH_PAUSE:-3}
+NEXT_PORT=${BENCH_PORT:-11200}
+AET=INBOX
+DATA=build/benchdata RUNS=build/benchrun OUT=build/bench
+PYTHON=/usr/bin/python3
+GEN=${BENCH_GEN:-${DICOMINBOX_CORPUS:-$ROOT/../shared/corpus}/gen_bench.py}
+
+if [[ $QUICK == 1 ]]; then CT_N=100 MF_N=4 TINY_N=500 NAGLE_N=50; else CT_N=400 MF_N=20 TINY_N=2000 NAGLE_N=200; fi
+
+die() { echo "bench: $*" >&2; exit 1; }
+log() { echo "bench: $*" >&2; }
+
+# ---- processes this script started; only these are ever signalled ----------------------
+RECV_GROUP="" RECV_PID="" SENDER_PIDS=()
+cleanup() {
+    local p
+    for p in "${SENDER_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    # The receiver runs in its own process group (setsid), led by /usr/bin/time: this also
+    # reaches storescp --fork children.
+    [[ -n $RECV_GROUP ]] && kill -TERM -- "-$RECV_GROUP" 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'log interrupted; exit 130' INT TERM
+
+check_tools() {
+    local t
+    for t in storescu storescp echoscu "$PYTHON" /usr/bin/time setsid pgrep git; do
+        command -v "$t" >/dev/null || die "missing $t (Debian: apt-get install dcmtk python3-pydicom python3-numpy time procps)"
+    done
+    [[ $REPS =~ ^[1-9][0-9]*$ ]] || die "BENCH_REPS must be a positive integer, not '$REPS'"
+    if [[ -n ${BENCH_BIN:-} ]]; then
+        BIN=$BENCH_BIN
+    else
+        BIN=build/dicominbox
+        log "building $BIN (go build -tags migrated_fynedo)"
+        go build -tags migrated_fynedo -o "$BIN" . || die "go build failed"
+    fi
+    [[ -x $BIN ]] || die "receiver binary $BIN not found or not executable"
+}
+
+# ---- workloads: generated once into build/benchdata, reused afterwards (never timed) ---
+count_files() { find "$1" -maxdepth 1 -name "$2" 2>/dev/null | wc -l; }
+prepare_data() {
+    if (( $(count_files "$DATA/gen/ct_study" 'CT_*.dcm') < CT_N || $(count_files "$DATA/gen/multiframe" 'MF_*.dcm') < MF_N )); then
+        log "generating CT and multi-frame workload into $DATA/gen (takes a minute)"
+        [[ -f $GEN ]] || die "generator $GEN not found; set BENCH_GEN to corpus/gen_bench.py"
+        "$PYTHON" "$GEN" --out "$DATA/gen" --ct-count "$CT_N" --mf-count "$MF_N" >&2
+    fi
+    if (( $(count_files "$DATA/tiny" 'TINY_*.dcm') < TINY_N )); then
+        log "generating $TINY_N tiny instances into $DATA/tiny"
+        "$PYTHON" tools/benchdata/gen_tiny.py --out "$DATA/tiny" --count "$TINY_N" >&2
+    fi
+    mapfile -t CT_FILES < <(ls "$DATA"/gen/ct_study/CT_*.dcm | sort | head -n "$CT_N")
+    mapfile -t MF_FILES < <(ls "$DATA"/gen/multiframe/MF_*.dcm | sort | head -n "$MF_N")
+    mapfile -t TINY_FILES < <(ls "$DATA"/tiny/TINY_*.dcm | sort | head -n "$TINY_N")
+    NAGLE_FILES=("${TINY_FILES[@]:0:NAGLE_N}")
+}
+
+bytes_of() { local -n a=$1; stat -c %s "${a[@]}" | awk '{ s += $1 } END { print s }'; }
+
+# Run folders are kept until the end: deleting thousands of files just before a run slows it
+# (ext4 skips recently freed inodes when allocating, ~20 % on case d), so make sure they fit.
+check_space() {
+    local cs files need=0 avail
+    for cs in $CASES; do
+        read -r files _ <<<"$(case_spec "$cs")"
+        need=$(( need + $(bytes_of "$files") * $(wc -w <<<"$RECEIVERS") * REPS ))
+    done
+    avail=$(df -B1 --output=avail build | tail -n 1)
+    (( need + need / 10 + (1 << 30) < avail )) ||
+        die "needs $(( need >> 30 )) GiB + 10 % free on the disk of build/ (runs are kept until the end), $(( avail >> 30 )) GiB free; use fewer BENCH_REPS or BENCH_CASES"
+}
+
+# case id -> "files-array associations tcp_nodelay label"
+case_spec() {
+    case $1 in
+        a) echo "CT_FILES 1 1 ($1) $CT_N CT × 0.5 MB, 1 association" ;;
+        b) echo "CT_FILES 4 1 ($1) $CT_N CT × 0.5 MB, 4 concurrent associations" ;;
+        c) echo "MF_FILES 1 1 ($1) $MF_N multi-frame × 50 MB, 1 association" ;;
+        d) echo "TINY_FILES 1 1 ($1) $TINY_N tiny × 11 KB, 1 association" ;;
+        e) echo "NAGLE_FILES 1 0 ($1) $NAGLE_N tiny, stock storescu (Nagle on), 1 association" ;;
+        *) die "unknown case '$1' (cases: a b c d e)" ;;
+    esac
+}
+
+receiver_label() {
+    case $1 in
+        ours) echo "dicominbox" ;; ours-nosync) echo "dicominbox --no-sync" ;;
+        storescp) echo "storescp" ;; storescp-fork) echo "storescp --fork" ;;
+        *) die "unknown receiver '$1' (receivers: ours ours-nosync storescp storescp-fork)" ;;
+    esac
+}
+
+# ---- one receiver --------------------------------------------------------------------------
+free_port() {
+    local p=$NEXT_PORT
+    while (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done
+    (( p < 65000 )) || die "no free port"
+    PORT=$p NEXT_PORT=$((p + 1))
+}
+
+# start_receiver NAME DIR LOG RSSFILE NODELAY: sets PORT, RECV_GROUP (/usr/bin/time), RECV_PID.
+# NODELAY=1 exports TCP_NODELAY=1, which makes DCMTK disable Nagle on its socket; dicominbox
+# (Go) always sets TCP_NODELAY and ignores the variable.
+start_receiver() {
+    local name=$1 dir=$2 logf=$3 rssf=$4 cmd i envset=(env -u TCP_NODELAY)
+    [[ $5 == 1 ]] && envset=(env TCP_NODELAY=1)
+    free_port
+    case $name in
+        ours | ours-nosync)
+            cmd=("$BIN" serve --aet "$AET" --port "$PORT" --bind 127.0.0.1 --storage "$dir" --config /nonexistent --log-level warn)
+            [[ $name == ours-nosync ]] && cmd+=(--no-sync) ;;
+        storescp) cmd=(storescp -aet "$AET" --output-directory "$dir" "$PORT") ;;
+        storescp-fork) cmd=(storescp --fork -aet "$AET" --output-directory "$dir" "$PORT") ;;
+    esac
+    # setsid: own process group, so cleanup can reach every process of this receiver.
+    "${envset[@]}" setsid /usr/bin/time -q -f '%M %U %S' -o "$rssf" "${cmd[@]}" >"$logf" 2>&1 &
+    RECV_GROUP=$! RECV_PID=""
+    for i in $(seq 100); do
+        RECV_PID=$(pgrep -P "$RECV_GROUP" | head -n 1) && [[ -n $RECV_PID ]] && break
+        sleep 0.05
+    done
+    [[ -n $RECV_PID ]] || { tail -n 20 "$logf" >&2; die "$name did not start or exited at once; log: $logf"; }
+    for i in $(seq 200); do
+        echoscu -aec "$AET" 127.0.0.1 "$PORT" >/dev/null 2>&1 && return 0
+        alive "$RECV_PID" || { tail -n 20 "$logf" >&2; die "$name exited at start; log: $logf"; }
+        sleep 0.1
+    done
+    die "$name does not answer C-ECHO on port $PORT after 20 s; log: $logf"
+}
+
+# alive PID: running and not a zombie (kill -0 succeeds on an unreaped child).
+alive() { local s; s=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) && [[ -n $s && $s != Z ]]; }
+
+# stop_receiver NAME LOG: SIGTERM to the receiver, wait up to 60 s, check how it ended.
+stop_receiver() {
+    local name=$1 logf=$2 rc=0 i
+    kill -TERM "$RECV_PID" 2>/dev/null || true
+    for i in $(seq 600); do alive "$RECV_GROUP" || break; sleep 0.1; done
+    alive "$RECV_GROUP" && die "$name did not exit within 60 s of SIGTERM; log: $logf"
+    wait "$RECV_GROUP" || rc=$?
+    RECV_GROUP="" RECV_PID=""
+    # dicominbox must drain and exit 0; storescp has no SIGTERM handler and dies of it (143).
+    case $name in
+        ours*) (( rc == 0 )) || { tail -n 20 "$logf" >&2; die "$name exited with status $rc; log: $logf"; } ;;
+        *) (( rc == 0 || rc == 143 )) || { tail -n 20 "$logf" >&2; die "$name exited with status $rc; log: $logf"; } ;;
+    esac
+}
+
+stored_count() {
+    case $1 in
+        ours*) find "$2" -name '*.dcm' -not -path "$2/.incoming/*" -type f | wc -l ;;
+        *) find "$2" -type f | wc -l ;;
+    esac
+}
+
+# ---- one timed run ---------------------------------------------------------------------------
+# send FILES-ARRAY ASSOCS NODELAY LOGPREFIX: storescu processes on equal slices of the files;
+# sets ELAPSED to the wall time from the start of the first to the end of the last.
+send() {
+    local -n files=$1
+    local assocs=$2 nodelay=$3 logp=$4 n=${#files[@]} k per t0 t1 rc bad=0
+    local envset=(env -u TCP_NODELAY)
+    [[ $nodelay == 1 ]] && envset=(env TCP_NODELAY=1)
+    per=$(( (n + assocs - 1) / assocs )) SENDER_PIDS=()
+    t0=$(date +%s.%N)
+    for (( k = 0; k < assocs; k++ )); do
+        "${envset[@]}" storescu -aet BENCH -aec "$AET" 127.0.0.1 "$PORT" "${files[@]:k*per:per}" >"$logp.scu$k.log" 2>&1 &
+        SENDER_PIDS+=($!)
+    done
+    for (( k = 0; k < assocs; k++ )); do
+        rc=0; wait "${SENDER_PIDS[k]}" || rc=$?
+        (( rc == 0 )) || { bad=1; log "storescu $k exited with status $rc; log: $logp.scu$k.log"; }
+    done
+    t1=$(date +%s.%N)
+    SENDER_PIDS=()
+    (( bad == 0 )) || return 1
+    ELAPSED=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", b - a }')
+}
+
+run_one() {
+    local cs=$1 recv=$2 rep=$3 files assocs nodelay tag dir logf rssf n bytes stored rss usr sys
+    read -r files assocs nodelay _ <<<"$(case_spec "$cs")"
+    local -n arr=$files
+    n=${#arr[@]} bytes=$(bytes_of "$files")
+    tag=$cs-$recv-$rep dir=$ROOT/$RUNS/$cs-$recv-$rep logf=$OUT/logs/$cs-$recv-$rep.log rssf=$OUT/logs/$cs-$recv-$rep.rss
+    rm -rf "$dir" && mkdir -p "$dir"
+    start_receiver "$recv" "$dir" "$logf" "$rssf" "$nodelay"
+    if ! send "$files" "$assocs" "$nodelay" "$OUT/logs/$tag"; then
+        stop_receiver "$recv" "$logf" || true
+        die "run $tag failed (a sender failed); storage kept in $dir"
+    fi
+    stop_receiver "$recv" "$logf"
+    stored=$(stored_count "$recv" "$dir")
+    (( stored == n )) || die "run $tag: $stored of $n instances stored; storage kept in $dir, log: $logf"
+    read -r rss usr sys < <(tail -n 1 "$rssf")
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$cs" "$recv" "$rep" "$ELAPSED" "$n" "$bytes" "$rss" \
+        "$(awk -v u="$usr" -v s="$sys" 'BEGIN { print u + s }')" >>"$OUT/runs.tsv"
+    log "$(printf '%-2s %-14s rep %d: %7.3f s  %8.1f inst/s  peak RSS %d MiB' "$cs" "$recv" "$rep" "$ELAPSED" \
+        "$(awk -v n="$n" -v t="$ELAPSED" 'BEGIN { print n / t }')" "$((rss / 1024))")"
+    sync                       # storescp leaves dirty pages: do not let the next run write them back
+    sleep "$PAUSE"
+}
+
+# ---- report ----------------------------------------------------------------------------------
+# median CASE RECEIVER COLUMN (4 = seconds, 7 = peak RSS KiB, 8 = receiver CPU seconds)
+median() {
+    awk -F'\t' -v c="$1" -v r="$2" -v col="$3" '$1 == c && $2 == r { print $col }' "$OUT/runs.tsv" |
+        sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print ""; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+rate() { awk -F'\t' -v c="$1" '$1 == c { print $5, $6; exit }' "$OUT/runs.tsv"; }
+ratio() { [[ -n $1 && -n $2 ]] && awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f×", b / a }' || echo "—"; }
+
+# header_row EXTRA...: "| case | <receivers> | EXTRA |" and its separator line
+header_row() {
+    local recv line="| case |" sep="|---|" x
+    for recv in $RECEIVERS; do line+=" $(receiver_label "$recv") |" sep+="---:|"; done
+    for x in "$@"; do line+=" $x |" sep+="---:|"; done
+    printf '%s\n%s\n' "$line" "$sep"
+}
+
+report() {
+    local cs recv label n bytes t line rss ours sc fork
+    echo "# dicominbox vs DCMTK storescp: C-STORE throughput"
+    echo
+    echo "$(date -u +'%Y-%m-%d %H:%M UTC'), $(nproc) cores, commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git status --porcelain 2>/dev/null | grep -q . && echo ' + uncommitted changes'), $(storescp --version | head -n 1 | sed 's/^\$dcmtk: //; s/ \$$//')"
+    echo "Command: \`BENCH_QUICK=$QUICK BENCH_REPS=$REPS BENCH_CASES=\"$CASES\" BENCH_RECEIVERS=\"$RECEIVERS\" tools/bench.sh\`"
+    echo "Sender: DCMTK storescu. Cases a-d: TCP_NODELAY=1 for storescu and storescp (Nagle off); case e: stock (Nagle on). Median of $REPS run(s); MB = 10^6 bytes."
+    echo "Load average at the start: $LOAD0, at the end: $(cut -d' ' -f1-3 /proc/loadavg) (anything above ~0.5 means other work competed with the runs)."
+    echo
+    header_row "dicominbox ÷ storescp" "dicominbox ÷ storescp --fork"
+    for cs in $CASES; do
+        read -r _ _ _ label <<<"$(case_spec "$cs")"
+        read -r n bytes <<<"$(rate "$cs")"
+        line="| $label |" ours="" sc="" fork=""
+        for recv in $RECEIVERS; do
+            t=$(median "$cs" "$recv" 4)
+            line+=" $(awk -v n="$n" -v b="$bytes" -v t="$t" 'BEGIN { m = b / 1e6 / t; printf (m < 10 ? "%.0f inst/s, %.1f MB/s" : "%.0f inst/s, %.0f MB/s"), n / t, m }') |"
+            case $recv in ours) ours=$t ;; storescp) sc=$t ;; storescp-fork) fork=$t ;; esac
+        done
+        echo "$line $(ratio "$ours" "$sc") | $(ratio "$ours" "$fork") |"
+    done
+    echo
+    echo "Peak RSS of the receiver, MiB (GNU time %M; for storescp --fork, the largest of parent and children):"
+    echo
+    header_row
+    for cs in $CASES; do
+        read -r _ _ _ label <<<"$(case_spec "$cs")"
+        line="| $label |"
+        for recv in $RECEIVERS; do rss=$(median "$cs" "$recv" 7); line+=" $((${rss%.*} / 1024)) |"; done
+        echo "$line"
+    done
+    echo
+    echo "Receiver CPU time (user + system) per instance, ms: less sensitive than wall time to other load on the machine."
+    echo
+    header_row
+    for cs in $CASES; do
+        read -r _ _ _ label <<<"$(case_spec "$cs")"
+        read -r n bytes <<<"$(rate "$cs")"
+        line="| $label |"
+        for recv in $RECEIVERS; do line+=" $(awk -v c="$(median "$cs" "$recv" 8)" -v n="$n" 'BEGIN { printf "%.3f", c * 1000 / n }') |"; done
+        echo "$line"
+    done
+}
+
+main() {
+    local cs recv rep i list
+    [[ ${1:-} == -h || ${1:-} == --help ]] && { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
+    for cs in $CASES; do case_spec "$cs" >/dev/null; done
+    for recv in $RECEIVERS; do receiver_label "$recv" >/dev/null; done
+    [[ $(tr ' ' '\n' <<<"$CASES $RECEIVERS" | grep . | sort | uniq -d) == "" ]] || die "a case or receiver is listed twice"
+    check_tools
+    prepare_data
+    check_space
+    rm -rf "$OUT" "$RUNS" && mkdir -p "$OUT/logs" "$RUNS"
+    LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+    read -r -a list <<<"$RECEIVERS"
+    for cs in $CASES; do
+        for (( rep = 1; rep <= REPS; rep++ )); do
+            for (( i = 0; i < ${#list[@]}; i++ )); do      # receiver order rotates per repetition
+                run_one "$cs" "${list[(i + rep - 1) % ${#list[@]}]}" "$rep"
+            done
+        done
+    done
+    rm -rf "$RUNS"
+    report | tee "$OUT/results.md"
+    log "results: $OUT/results.md, raw runs: $OUT/runs.tsv"
+}
+
+main "$@"
