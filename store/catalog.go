@@ -170,3 +170,19 @@ func (h Header) withoutNUL() Header {
 	}
 	return h
 }
+
+// undoPut takes back the row Put committed for an instance whose file did
+// not make it into the tree: the previous row comes back, or the row goes.
+func (s *Store) undoPut(sop string, out index.Outcome) {
+	ctx := context.Background()
+	var err error
+	if out.Replaced && out.Previous != nil {
+		_, err = s.idx.Put(ctx, *out.Previous)
+	} else {
+		err = s.idx.Delete(ctx, sop)
+	}
+	if err != nil {
+		s.log.Warn("store: could not take back the index row of a failed instance; reconcile at the next start fixes it",
+			"sop_instance", sop, "err", err)
+	}
+}

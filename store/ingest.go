@@ -123,49 +123,67 @@ func (s *Store) Ingest(ctx context.Context, in Instance, data io.Reader) (Stored
 			"why", map[Duplicate]string{DuplicateIdentical: "identical content", DuplicateKept: "keep-first policy"}[dup])
 		return Stored{Path: prev.Path, Size: prev.SizeBytes, DataSetSize: n, Header: hdr, Warning: warning, Duplicate: dup}, nil
 	}
-	if s.opt.Sync {
-		if err := s.do("sync", t.f.Sync); err != nil {
-			return Stored{}, fmt.Errorf("store %s: sync: %w: %w", id, ErrOutOfResources, err)
-		}
-	}
 	fi, err := t.f.Stat()
 	if err != nil {
 		return Stored{}, fmt.Errorf("store %s: stat: %w: %w", id, ErrOutOfResources, err)
 	}
-
-	t.closed = true
-	if err := s.do("close", t.f.Close); err != nil {
-		return Stored{}, fmt.Errorf("store %s: close: %w: %w", id, ErrOutOfResources, err)
-	}
-
 	comps := layout(hdr)
 	abs, rel, err := resolve(s.root, comps[:])
 	if err != nil {
 		return Stored{}, fmt.Errorf("store %s: %w", id, err)
 	}
+
+	// The fsync of the file and the commit of its index row run at the same
+	// time; the file is renamed into the tree only when both are done. A
+	// crash in between leaves a row whose file is not in the tree, which the
+	// reconcile at start removes (and the temp file in .incoming with it):
+	// the index never points at a file that is not durable.
+	synced := make(chan error, 1)
+	if s.opt.Sync {
+		if err := s.fault("sync"); err != nil {
+			synced <- err
+		} else {
+			go func() { synced <- t.f.Sync() }()
+		}
+	} else {
+		synced <- nil
+	}
+	out, perr := s.idx.Put(ctx, record(hdr, in, rel, metaLen+n, hash, fi.ModTime().UnixNano()))
+	serr := <-synced
+	switch {
+	case perr != nil:
+		if serr == nil && out.Replaced {
+			s.undoPut(id, out)
+		}
+		return Stored{}, fmt.Errorf("store %s: index: %w: %w", id, ErrOutOfResources, perr)
+	case serr != nil:
+		s.undoPut(id, out)
+		return Stored{}, fmt.Errorf("store %s: sync: %w: %w", id, ErrOutOfResources, serr)
+	}
+
+	t.closed = true
+	if err := s.do("close", t.f.Close); err != nil {
+		s.undoPut(id, out)
+		return Stored{}, fmt.Errorf("store %s: close: %w: %w", id, ErrOutOfResources, err)
+	}
 	if err := s.ensureDir(comps[:3]); err != nil {
+		s.undoPut(id, out)
 		return Stored{}, fmt.Errorf("store %s: create directory: %w: %w", id, ErrOutOfResources, err)
 	}
 	_, statErr := os.Lstat(abs)
 	if err := s.rename(t.name, abs, comps[:3]); err != nil {
+		s.undoPut(id, out)
 		return Stored{}, fmt.Errorf("store %s: rename: %w: %w", id, ErrOutOfResources, err)
 	}
 	t.name = "" // in the tree now: nothing to discard
 	if s.opt.Sync {
-		// The file is complete and fsynced; only its directory entry may not be
-		// durable. It stays (it may have replaced an older copy); the caller
-		// answers a failure and the sender's retry replaces it.
+		// The file is complete and fsynced, and its row committed; only its
+		// directory entry may not be durable. It stays (it may have replaced
+		// an older copy); the caller answers a failure and the sender's retry
+		// replaces it.
 		if err := s.syncDir(filepath.Dir(abs)); err != nil {
 			return Stored{}, fmt.Errorf("store %s: sync directory: %w: %w", id, ErrOutOfResources, err)
 		}
-	}
-
-	// The file is durable; its row commits (group commit) before success is
-	// reported. Should that fail, the file stays and the reconcile at the next
-	// start indexes it; the sender is told to retry.
-	out, err := s.idx.Put(ctx, record(hdr, in, rel, metaLen+n, hash, fi.ModTime().UnixNano()))
-	if err != nil {
-		return Stored{}, fmt.Errorf("store %s: index: %w: %w", id, ErrOutOfResources, err)
 	}
 	if out.Replaced && out.Previous.Path != rel {
 		s.removeOld(out.Previous.Path)
