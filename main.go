@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -119,6 +120,7 @@ func runServe(args []string, stderr io.Writer) int {
 	dups := fs.String("duplicates", d.DuplicatePolicy, "a second copy of a stored SOP Instance UID: replace (newer wins) or keep (first wins); identical copies are a no-op either way")
 	noSync := fs.Bool("no-sync", d.NoSync, "do not fsync stored files (faster, NOT durable; benchmarks only)")
 	level := fs.String("log-level", d.LogLevel, "log level: debug, info, warn or error")
+	cpuProfile := fs.String("cpu-profile", "", "write a CPU profile (go tool pprof) to this file until exit")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: dicominbox serve [flags]\n\nRuns the receiver without a window until SIGINT/SIGTERM, then drains and exits 0.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -179,6 +181,17 @@ func runServe(args []string, stderr io.Writer) int {
 		return 2
 	}
 	log := newLogger(stderr, cfg.LogLevel)
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "dicominbox serve: cpu profile: %v\n", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if err := app.RunHeadless(ctx, cfg, log); err != nil {

@@ -69,21 +69,21 @@ func (s *Store) Close() error {
 	return s.idx.Close()
 }
 
-// checkDuplicate looks the instance up before it is moved into the tree. It
-// returns the outcome to report without moving it (identical or kept), or
-// NotDuplicate with the previous row (nil when new) when it should be stored.
-func (s *Store) checkDuplicate(ctx context.Context, sop, hash, tempPath string, dataOff int64) (Duplicate, *index.Instance, error) {
-	prev, ok, err := s.idx.Get(ctx, sop)
-	if err != nil || !ok {
-		return NotDuplicate, nil, err
+// duplicateOutcome decides what an earlier copy (prev) of the instance just
+// received means: DuplicateKept under the keep policy, DuplicateIdentical
+// when its data set bytes equal those of the temp file (whose data set starts
+// at dataOff), NotDuplicate when the new copy replaces it.
+func (s *Store) duplicateOutcome(prev *index.Instance, hash, rel, tempPath string, dataOff int64) Duplicate {
+	switch {
+	case prev == nil:
+		return NotDuplicate
+	case s.opt.DuplicatePolicy == DuplicateKeep:
+		return DuplicateKept
+	case prev.ContentHash == hash && prev.Path == rel &&
+		s.sameDataSet(filepath.Join(s.root, filepath.FromSlash(prev.Path)), tempPath, dataOff):
+		return DuplicateIdentical
 	}
-	if s.opt.DuplicatePolicy == DuplicateKeep {
-		return DuplicateKept, &prev, nil
-	}
-	if prev.ContentHash == hash && s.sameDataSet(filepath.Join(s.root, filepath.FromSlash(prev.Path)), tempPath, dataOff) {
-		return DuplicateIdentical, &prev, nil
-	}
-	return NotDuplicate, &prev, nil
+	return NotDuplicate
 }
 
 // sameDataSet compares the data set bytes of a stored file with those of the

@@ -114,15 +114,6 @@ func (s *Store) Ingest(ctx context.Context, in Instance, data io.Reader) (Stored
 	}
 
 	hash := contentHash(crc.Sum32(), n)
-	dup, prev, err := s.checkDuplicate(ctx, hdr.SOPInstanceUID, hash, t.name, metaLen)
-	if err != nil {
-		return Stored{}, fmt.Errorf("store %s: look up in the index: %w: %w", id, ErrOutOfResources, err)
-	}
-	if dup != NotDuplicate { // identical, or the keep policy: the stored copy stands
-		s.log.Info("store: duplicate not stored again", "sop_instance", id, "path", prev.Path,
-			"why", map[Duplicate]string{DuplicateIdentical: "identical content", DuplicateKept: "keep-first policy"}[dup])
-		return Stored{Path: prev.Path, Size: prev.SizeBytes, DataSetSize: n, Header: hdr, Warning: warning, Duplicate: dup}, nil
-	}
 	fi, err := t.f.Stat()
 	if err != nil {
 		return Stored{}, fmt.Errorf("store %s: stat: %w: %w", id, ErrOutOfResources, err)
@@ -159,6 +150,17 @@ func (s *Store) Ingest(ctx context.Context, in Instance, data io.Reader) (Stored
 	case serr != nil:
 		s.undoPut(id, out)
 		return Stored{}, fmt.Errorf("store %s: sync: %w: %w", id, ErrOutOfResources, serr)
+	}
+	// The upsert found an earlier copy (the lookup costs nothing extra inside
+	// the write transaction): identical content, or the keep policy, leaves
+	// the stored copy and its row as they were.
+	if out.Replaced {
+		if dup := s.duplicateOutcome(out.Previous, hash, rel, t.name, metaLen); dup != NotDuplicate {
+			s.undoPut(id, out)
+			s.log.Info("store: duplicate not stored again", "sop_instance", id, "path", out.Previous.Path,
+				"why", map[Duplicate]string{DuplicateIdentical: "identical content", DuplicateKept: "keep-first policy"}[dup])
+			return Stored{Path: out.Previous.Path, Size: out.Previous.SizeBytes, DataSetSize: n, Header: hdr, Warning: warning, Duplicate: dup}, nil
+		}
 	}
 
 	t.closed = true
