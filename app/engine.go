@@ -91,6 +91,7 @@ func (e *Engine) startLocked() error {
 		ImplementationClassUID:    scp.ImplementationClassUID,
 		ImplementationVersionName: scp.ImplementationVersionName,
 		DuplicatePolicy:           store.DuplicatePolicy(cfg.DuplicatePolicy),
+		SpareTempFiles:            4,
 	})
 	if err != nil {
 		return fmt.Errorf("storage folder %s: %w", cfg.StorageDir, err)

@@ -63,6 +63,7 @@ func (s *Store) Index() *index.DB { return s.idx }
 
 // Close closes the index. Ingest must not be called afterwards.
 func (s *Store) Close() error {
+	s.stopSpares()
 	if s.idx == nil {
 		return nil
 	}

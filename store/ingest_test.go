@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -271,4 +272,22 @@ func TestIngestSyscallBudget(t *testing.T) {
 			t.Errorf("%s: operations %v, want %v", c.inst, ops, c.want)
 		}
 	}
+}
+
+func TestSpareTempFiles(t *testing.T) {
+	opt := DefaultOptions()
+	opt.Sync, opt.SpareTempFiles = false, 3
+	opt.Logger = slog.New(slog.DiscardHandler)
+	s, err := Open(t.TempDir(), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		uid := fmt.Sprintf("1.2.3.%d", i)
+		ingest(t, s, cmd(uid), basicDataSet(ctClass, uid, "1.2.4", "1.2.5", "P1", 100))
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	assertNoLeftovers(t, s, 20) // Close removed the spares
 }

@@ -38,6 +38,9 @@ type Options struct {
 	// DuplicatePolicy says what a second copy of a SOP Instance UID does
 	// (default DuplicateReplace).
 	DuplicatePolicy DuplicatePolicy
+	// SpareTempFiles is how many empty temp files a background goroutine
+	// keeps ready (0: none, files are created when an instance arrives).
+	SpareTempFiles int
 	// IndexSynchronous is SQLite's synchronous setting for the index
 	// ("NORMAL" by default: see docs/index-schema.md).
 	IndexSynchronous string
@@ -62,7 +65,8 @@ type Store struct {
 	dirs     dirCache
 	dsync    *dirSyncer
 	idx      *index.DB
-	bufs     sync.Pool // *[]byte of copyBufSize
+	spares   *spareFiles // nil unless Options.SpareTempFiles > 0
+	bufs     sync.Pool   // *[]byte of copyBufSize
 
 	// faultHook, when set (tests only), is called before each file system
 	// operation named op ("create", "write", "sync", "close", "mkdir",
@@ -123,7 +127,7 @@ func Open(root string, opt Options) (*Store, error) {
 	if removed > 0 {
 		s.log.Info("store: removed unfinished files from an earlier run", "dir", s.incoming, "count", removed)
 	}
-	f, name, err := s.createTemp()
+	f, name, err := s.createTemp(partExt)
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: root is not writable: %w", abs, err)
 	}
@@ -139,6 +143,9 @@ func Open(root string, opt Options) (*Store, error) {
 		s.idx.Close()
 		return nil, fmt.Errorf("store: open %s: reconcile: %w", abs, err)
 	}
+	if opt.SpareTempFiles > 0 {
+		s.startSpares(opt.SpareTempFiles)
+	}
 	return s, nil
 }
 
@@ -153,7 +160,7 @@ func (s *Store) removeLeftovers() (int, error) {
 	}
 	n := 0
 	for _, e := range entries {
-		if !e.Type().IsRegular() || !strings.HasSuffix(e.Name(), partExt) {
+		if !e.Type().IsRegular() || !strings.HasSuffix(e.Name(), partExt) && !strings.HasSuffix(e.Name(), spareExt) {
 			continue
 		}
 		if err := os.Remove(filepath.Join(s.incoming, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
