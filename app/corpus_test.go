@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"github.com/dicominbox/dicominbox/store/index"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -80,7 +81,7 @@ func TestCorpusStorescu(t *testing.T) {
 	files := loadCorpus(t)
 
 	cfg := testConfig(t)
-	_, addr := startEngine(t, cfg)
+	engine, addr := startEngine(t, cfg)
 	port := portOf(t, addr)
 	root := cfg.StorageDir
 
@@ -147,7 +148,46 @@ func TestCorpusStorescu(t *testing.T) {
 	if sent != 33 {
 		t.Errorf("%d files sent with storescu, want the 33 the manifest marks storescu_ok", sent)
 	}
+	checkIndexRows(t, engine, files)
 	checkIncomingEmpty(t, root)
+}
+
+// checkIndexRows: every instance storescu sent has its index row, with the
+// values of expected.jsonl (placeholders where the data set has none).
+func checkIndexRows(t *testing.T, e *Engine, files []corpusFile) {
+	t.Helper()
+	or := func(p *string, placeholder string) string {
+		if v := deref(p); v != "" {
+			return v
+		}
+		return placeholder
+	}
+	for _, f := range files {
+		if !f.StorescuOK {
+			continue
+		}
+		row, ok, err := e.store.Index().Get(context.Background(), f.SOPInstanceUID)
+		if err != nil || !ok {
+			t.Errorf("%s: no index row (%v)", f.Name, err)
+			continue
+		}
+		x := f.Expected
+		for _, c := range []struct{ col, got, want string }{
+			{"sop_class_uid", row.SOPClassUID, x.SOPClassUID},
+			{"study_instance_uid", row.StudyInstanceUID, or(x.StudyInstanceUID, index.NoStudyUID)},
+			{"series_instance_uid", row.SeriesInstanceUID, or(x.SeriesInstanceUID, index.NoSeriesUID)},
+			{"patient_id", row.PatientID, or(x.PatientID, index.NoPatientID)},
+			{"patient_name", row.PatientName, deref(x.PatientName)},
+			{"study_date", row.StudyDate, deref(x.StudyDate)},
+			{"modality", row.Modality, deref(x.Modality)},
+			{"transfer_syntax_uid", row.TransferSyntaxUID, f.TransferSyntax},
+			{"calling_ae", row.CallingAE, "STORESCU"},
+		} {
+			if c.got != c.want {
+				t.Errorf("%s: index %s = %q, want %q", f.Name, c.col, c.got, c.want)
+			}
+		}
+	}
 }
 
 // findRefFile returns the file storescp wrote for an instance: storescp names

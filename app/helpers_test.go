@@ -500,6 +500,7 @@ type corpusFile struct {
 	StudyInstanceUID  string
 	SeriesInstanceUID string
 	PatientID         string
+	Expected          expectedRow // the values pydicom decodes (expected.jsonl)
 }
 
 type expectedRow struct {
@@ -509,6 +510,9 @@ type expectedRow struct {
 	StudyInstanceUID  *string `json:"study_instance_uid"`
 	SeriesInstanceUID *string `json:"series_instance_uid"`
 	PatientID         *string `json:"patient_id"`
+	PatientName       *string `json:"patient_name"`
+	StudyDate         *string `json:"study_date"`
+	Modality          *string `json:"modality"`
 	TransferSyntaxUID *string `json:"transfer_syntax_uid"` // null for the file without meta group
 }
 
@@ -578,6 +582,7 @@ func loadCorpus(t testing.TB) []corpusFile {
 			StudyInstanceUID:  deref(e.StudyInstanceUID),
 			SeriesInstanceUID: deref(e.SeriesInstanceUID),
 			PatientID:         deref(e.PatientID),
+			Expected:          e,
 		})
 	}
 	if len(files) != 34 {
