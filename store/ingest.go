@@ -205,6 +205,7 @@ func (s *Store) Ingest(ctx context.Context, in Instance, data io.Reader) (Stored
 // to f, through buf, in writes of len(buf) bytes. It returns the number of
 // bytes read from r and either a read error (from r or ctx) or a write error.
 func (s *Store) copyIn(ctx context.Context, f *os.File, buf []byte, fill int, r io.Reader) (n int64, rerr, werr error) {
+	var written int64
 	for {
 		if err := ctx.Err(); err != nil {
 			return n, err, nil
@@ -222,6 +223,12 @@ func (s *Store) copyIn(ctx context.Context, f *os.File, buf []byte, fill int, r 
 			if werr := s.do("write", func() error { _, e := f.Write(buf[:fill]); return e }); werr != nil {
 				return n, nil, werr
 			}
+			if s.opt.Sync && fill == len(buf) {
+				// Start writing this chunk to disk now, while the next one
+				// arrives, so that the final fsync has little left to do.
+				startWriteback(f, written, int64(fill))
+			}
+			written += int64(fill)
 			fill = 0
 		}
 		if err != nil {
