@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -156,9 +157,11 @@ func atoi(s string) int {
 	return n
 }
 
+// hostOf returns the IP of an "ip:port" peer address (the address itself
+// when it has no port).
 func hostOf(addr string) string {
-	if i := strings.LastIndexByte(addr, ':'); i >= 0 {
-		return strings.Trim(addr[:i], "[]")
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host
 	}
 	return addr
 }

@@ -35,6 +35,7 @@ func (s *Store) reconcileIndex(ctx context.Context) error {
 		return fmt.Errorf("read index: %w", err)
 	}
 	var added, failed int
+	buf := make([]byte, headerWindow)
 	err = filepath.WalkDir(s.root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -57,7 +58,7 @@ func (s *Store) reconcileIndex(ctx context.Context) error {
 			delete(indexed, rel)
 			return nil
 		}
-		if err := s.indexFile(ctx, p, rel); err != nil {
+		if err := s.indexFile(ctx, p, rel, buf); err != nil {
 			failed++
 			s.log.Warn("store: reconcile: file not indexed", "path", rel, "err", err)
 			return nil
@@ -84,8 +85,9 @@ func (s *Store) reconcileIndex(ctx context.Context) error {
 	return nil
 }
 
-// indexFile reads a stored Part-10 file and puts its row.
-func (s *Store) indexFile(ctx context.Context, abs, rel string) error {
+// indexFile reads a stored Part-10 file and puts its row; buf is scratch
+// space of headerWindow bytes.
+func (s *Store) indexFile(ctx context.Context, abs, rel string, buf []byte) error {
 	f, err := os.Open(abs)
 	if err != nil {
 		return err
@@ -100,7 +102,6 @@ func (s *Store) indexFile(ctx context.Context, abs, rel string) error {
 		return err
 	}
 	size := fi.Size() - m.dataOffset
-	buf := make([]byte, headerWindow)
 	hdr, _, err := readHeader(f, m.dataOffset, size, m.transferSyntaxUID, buf)
 	if err != nil {
 		return err
@@ -130,15 +131,11 @@ func (s *Store) removeOld(rel string) {
 	}
 }
 
-// absPath turns an index path into an absolute path under the root, refusing
-// anything that would leave it.
+// absPath turns an index path into an absolute path under the root, with
+// the same proof resolve gives the paths Ingest builds.
 func (s *Store) absPath(rel string) (string, error) {
-	p := filepath.Join(s.root, filepath.FromSlash(rel))
-	r, err := filepath.Rel(s.root, p)
-	if err != nil || r == "." || strings.HasPrefix(r, "..") || filepath.IsAbs(r) {
-		return "", fmt.Errorf("path %q leaves the storage root", rel)
-	}
-	return p, nil
+	abs, _, err := resolve(s.root, strings.Split(rel, "/"))
+	return abs, err
 }
 
 func unixNanoTime(ns int64) time.Time { return time.Unix(0, ns).UTC() }
