@@ -43,7 +43,61 @@ type Config struct {
 	NoSync         bool   `json:"no_sync,omitempty"`
 	StartListening bool   `json:"start_listening"`
 	LogLevel       string `json:"log_level"`
+
+	// StudyCompleteAfter is how long a study must stay quiet, after the
+	// association that sent it ended, before the window calls it complete.
+	StudyCompleteAfter Duration `json:"study_complete_after"`
+	// AssociationHistory is how long finished associations stay visible in
+	// the window's live list.
+	AssociationHistory Duration `json:"association_history"`
+	// NotifyStudyComplete sends a desktop notification when a study completes.
+	NotifyStudyComplete bool `json:"notify_study_complete"`
+	// KeepRunningInTray keeps receiving with the window closed, from a
+	// system-tray menu (where the desktop has one).
+	KeepRunningInTray bool `json:"keep_running_in_tray"`
+
+	// Kafka forwards one event per stored instance when enabled.
+	Kafka KafkaConfig `json:"kafka"`
 }
+
+// KafkaConfig says where and how instance events are published.
+type KafkaConfig struct {
+	Enabled bool     `json:"enabled"`
+	Brokers []string `json:"brokers"` // host:port
+	// Topic receives one event per stored instance.
+	Topic string `json:"topic"`
+	// LifecycleTopic, when set, receives association and study lifecycle
+	// events (study complete, association rejected or aborted).
+	LifecycleTopic string `json:"lifecycle_topic,omitempty"`
+	ClientID       string `json:"client_id"`
+	// NodeID names this receiver in every event; empty = the host name.
+	NodeID string `json:"node_id,omitempty"`
+	// Tenants maps a calling AE title to a tenant name; an AE not listed is
+	// its own tenant.
+	Tenants map[string]string `json:"tenants,omitempty"`
+	TLS     KafkaTLS          `json:"tls"`
+	SASL    KafkaSASL         `json:"sasl"`
+}
+
+// KafkaTLS configures TLS to the brokers.
+type KafkaTLS struct {
+	Enabled            bool   `json:"enabled"`
+	CAFile             string `json:"ca_file,omitempty"`   // PEM; empty = system roots
+	CertFile           string `json:"cert_file,omitempty"` // client certificate (PEM), optional
+	KeyFile            string `json:"key_file,omitempty"`
+	InsecureSkipVerify bool   `json:"insecure_skip_verify,omitempty"`
+}
+
+// KafkaSASL configures SASL authentication to the brokers.
+type KafkaSASL struct {
+	// Mechanism is "" (none), "PLAIN", "SCRAM-SHA-256" or "SCRAM-SHA-512".
+	Mechanism string `json:"mechanism,omitempty"`
+	Username  string `json:"username,omitempty"`
+	Password  string `json:"password,omitempty"`
+}
+
+// DefaultKafkaTopic is the topic of instance events unless configured.
+const DefaultKafkaTopic = "dicom.instances"
 
 // DefaultConfig returns the configuration a fresh installation starts with.
 func DefaultConfig() Config {
@@ -65,6 +119,14 @@ func DefaultConfig() Config {
 		DuplicatePolicy: string(store.DuplicateReplace),
 		StartListening:  true,
 		LogLevel:        "info",
+
+		StudyCompleteAfter:  Duration(30 * time.Second),
+		AssociationHistory:  Duration(30 * time.Minute),
+		NotifyStudyComplete: true,
+		Kafka: KafkaConfig{
+			Topic:    DefaultKafkaTopic,
+			ClientID: "dicominbox",
+		},
 	}
 }
 
@@ -91,7 +153,8 @@ func (c Config) Validate() error {
 	if c.MaxPDULength < scp.MinMaxPDULength || c.MaxPDULength > scp.MaxMaxPDULength {
 		errs = append(errs, fmt.Errorf("max PDU length %d: must be between %d and %d", c.MaxPDULength, scp.MinMaxPDULength, scp.MaxMaxPDULength))
 	}
-	for name, d := range map[string]Duration{"ARTIM timeout": c.ARTIMTimeout, "idle timeout": c.IdleTimeout, "shutdown timeout": c.ShutdownTimeout} {
+	for name, d := range map[string]Duration{"ARTIM timeout": c.ARTIMTimeout, "idle timeout": c.IdleTimeout, "shutdown timeout": c.ShutdownTimeout,
+		"study complete after": c.StudyCompleteAfter, "association history": c.AssociationHistory} {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s: must be positive", name))
 		}
@@ -99,6 +162,7 @@ func (c Config) Validate() error {
 	if !store.DuplicatePolicy(c.DuplicatePolicy).Valid() {
 		errs = append(errs, fmt.Errorf("duplicate policy %q: must be replace or keep", c.DuplicatePolicy))
 	}
+	errs = append(errs, c.Kafka.validate()...)
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:

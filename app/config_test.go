@@ -60,3 +60,29 @@ func TestLoadMissingFileGivesDefaults(t *testing.T) {
 		t.Fatalf("got %+v, %v", c, err)
 	}
 }
+
+func TestKafkaValidatedOnlyWhenEnabled(t *testing.T) {
+	c := DefaultConfig()
+	c.Kafka.Brokers = []string{"nonsense"}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("disabled Kafka settings were validated: %v", err)
+	}
+	c.Kafka.Enabled = true
+	c.Kafka.Topic = "bad topic"
+	c.Kafka.SASL.Mechanism = "GSSAPI"
+	c.Kafka.TLS.CertFile = "client.pem"
+	err := c.Validate()
+	if err == nil {
+		t.Fatal("bad Kafka settings accepted")
+	}
+	for _, want := range []string{`Kafka broker "nonsense"`, "Kafka topic", "SASL mechanism", "key file"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %q:\n%v", want, err)
+		}
+	}
+	c.Kafka = KafkaConfig{Enabled: true, Brokers: []string{"127.0.0.1:9092", "[::1]:9093"}, Topic: DefaultKafkaTopic,
+		SASL: KafkaSASL{Mechanism: "SCRAM-SHA-512", Username: "u"}}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("good Kafka settings rejected: %v", err)
+	}
+}
