@@ -218,3 +218,9 @@ func (e *Engine) Apply(ctx context.Context, cfg Config) error {
 	}
 	return nil
 }
+
+// Kafka reports the state of Kafka forwarding. It never blocks.
+func (e *Engine) Kafka() KafkaState {
+	// The forwarder does not exist yet: only whether it is configured.
+	return KafkaState{Enabled: e.Config().Kafka.Enabled}
+}
