@@ -176,16 +176,11 @@ func (h Header) withoutNUL() Header {
 }
 
 // undoPut takes back the row Put committed for an instance whose file did
-// not make it into the tree: the previous row comes back, or the row goes.
+// not make it into the tree (or that changed nothing, a duplicate): the
+// previous row comes back, or the row goes, and the outbox event of the Put
+// goes with it, so no event announces an instance that was not stored.
 func (s *Store) undoPut(sop string, out index.Outcome) {
-	ctx := context.Background()
-	var err error
-	if out.Replaced && out.Previous != nil {
-		_, err = s.idx.Put(ctx, *out.Previous)
-	} else {
-		err = s.idx.Delete(ctx, sop)
-	}
-	if err != nil {
+	if err := s.idx.Restore(context.Background(), sop, out); err != nil {
 		s.log.Warn("store: could not take back the index row of a failed instance; reconcile at the next start fixes it",
 			"sop_instance", sop, "err", err)
 	}

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 
@@ -108,8 +110,21 @@ func (s *Store) removeEmptyDirs(paths []string) {
 }
 
 // Reindex rebuilds the index of the tree at root from the files alone: the
-// old index is removed and every file indexed again.
+// old index is removed and every file indexed again. It writes no outbox
+// events (a rebuild must not announce every stored instance again), whatever
+// opt.Outbox says; events still waiting in the old index's outbox are carried
+// over in their order, so a rebuild loses none.
 func Reindex(root string, opt Options) (index.Totals, error) {
+	opt.Outbox, opt.OutboxReady = nil, nil
+	log := opt.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	ctx := context.Background()
+	pending, err := readOutbox(ctx, filepath.Join(root, IndexFile))
+	if err != nil {
+		log.Warn("store: reindex: the old index's unpublished events cannot be read; they are lost", "err", err)
+	}
 	for _, suffix := range []string{"", "-wal", "-shm"} {
 		if err := os.Remove(filepath.Join(root, IndexFile+suffix)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return index.Totals{}, fmt.Errorf("store: reindex: remove the old index: %w", err)
@@ -120,5 +135,27 @@ func Reindex(root string, opt Options) (index.Totals, error) {
 		return index.Totals{}, err
 	}
 	defer s.Close()
-	return s.idx.Totals(context.Background())
+	for _, r := range pending {
+		if _, err := s.idx.EnqueueOutbox(ctx, r.OutboxMessage); err != nil {
+			return index.Totals{}, fmt.Errorf("store: reindex: carry over an unpublished event: %w", err)
+		}
+	}
+	if len(pending) > 0 {
+		log.Info("store: reindex kept the unpublished outbox events", "count", len(pending))
+	}
+	return s.idx.Totals(ctx)
+}
+
+// readOutbox returns every event in the outbox of the index at path (none
+// when there is no index).
+func readOutbox(ctx context.Context, path string) ([]index.OutboxRow, error) {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	db, err := index.Open(path, index.Options{Logger: slog.New(slog.DiscardHandler), ReadConns: 1})
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	return db.ReadOutbox(ctx, math.MaxInt32)
 }

@@ -184,9 +184,12 @@ func (s *Store) Ingest(ctx context.Context, in Instance, data io.Reader) (Stored
 		// an older copy); the caller answers a failure and the sender's retry
 		// replaces it.
 		if err := s.syncDir(filepath.Dir(abs)); err != nil {
+			s.idx.ReleaseOutbox(out.OutboxID) // file and row stay: so does the event
 			return Stored{}, fmt.Errorf("store %s: sync directory: %w: %w", id, ErrOutOfResources, err)
 		}
 	}
+	// Stored: its event may go out now.
+	s.idx.ReleaseOutbox(out.OutboxID)
 	if out.Replaced && out.Previous.Path != rel {
 		s.removeOld(out.Previous.Path)
 	}

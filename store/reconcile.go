@@ -74,7 +74,9 @@ func (s *Store) reconcileIndex(ctx context.Context) error {
 		gone = append(gone, uid)
 	}
 	if len(gone) > 0 {
-		if err := s.idx.Delete(ctx, gone...); err != nil {
+		// Forget, not Delete: a row left by a crash between its commit and
+		// the rename must not leave an event behind either.
+		if err := s.idx.Forget(ctx, gone...); err != nil {
 			return fmt.Errorf("remove rows of missing files: %w", err)
 		}
 	}
@@ -116,7 +118,8 @@ func (s *Store) indexFile(ctx context.Context, abs, rel string, buf []byte) erro
 	if _, err := io.Copy(crc, io.NewSectionReader(f, m.dataOffset, size)); err != nil {
 		return err
 	}
-	_, err = s.idx.Put(ctx, record(hdr, in, rel, fi.Size(), contentHash(crc.Sum32(), size), fi.ModTime().UnixNano()))
+	out, err := s.idx.Put(ctx, record(hdr, in, rel, fi.Size(), contentHash(crc.Sum32(), size), fi.ModTime().UnixNano()))
+	s.idx.ReleaseOutbox(out.OutboxID) // the file is in the tree: its event may go
 	return err
 }
 

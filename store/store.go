@@ -44,6 +44,14 @@ type Options struct {
 	// IndexSynchronous is SQLite's synchronous setting for the index
 	// ("NORMAL" by default: see docs/index-schema.md).
 	IndexSynchronous string
+	// Outbox, when set, builds the outbox event of every instance that gets
+	// stored (by Ingest or by the reconcile at Open), written in the same
+	// transaction as its index row; nil writes no events. Reindex never
+	// writes events.
+	Outbox index.OutboxFunc
+	// OutboxReady is called (it must not block) when outbox events become
+	// readable, to wake the relay that publishes them.
+	OutboxReady func()
 }
 
 // DefaultOptions returns the options for production use: Sync on, default
@@ -135,7 +143,8 @@ func Open(root string, opt Options) (*Store, error) {
 	if err := os.Remove(name); err != nil {
 		return nil, fmt.Errorf("store: open %s: root is not writable: %w", abs, err)
 	}
-	s.idx, err = index.Open(filepath.Join(abs, IndexFile), index.Options{Logger: s.log, Synchronous: opt.IndexSynchronous})
+	s.idx, err = index.Open(filepath.Join(abs, IndexFile), index.Options{Logger: s.log, Synchronous: opt.IndexSynchronous,
+		Outbox: opt.Outbox, OutboxReady: opt.OutboxReady})
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", abs, err)
 	}

@@ -38,6 +38,12 @@ type Options struct {
 	// ReadConns is the size of the read-only connection pool used by queries.
 	// Default 4.
 	ReadConns int
+	// Outbox, when set, makes Put write one outbox event per instance in the
+	// same transaction as its row (see outbox.go). Nil: no events.
+	Outbox OutboxFunc
+	// OutboxReady, when set, is called whenever outbox events become
+	// readable (ReleaseOutbox, EnqueueOutbox). It must not block.
+	OutboxReady func()
 }
 
 // DB is the SQLite index beside the storage tree. One goroutine owns the only
@@ -49,6 +55,7 @@ type DB struct {
 	wdb  *sql.DB // one connection, held by the writer goroutine
 	rdb  *sql.DB // query_only pool
 	w    *writer
+	ob   *outboxState
 	mu   sync.RWMutex // guards closed against sends on w.reqs
 	done bool
 }
@@ -122,12 +129,19 @@ func Open(path string, opt Options) (*DB, error) {
 		return fail(fmt.Errorf("index: open %s for reading: %w", path, err))
 	}
 
-	w, err := newWriter(ctx, wdb, opt.MaxBatch, opt.Logger)
+	ob := &outboxState{build: opt.Outbox, ready: opt.OutboxReady}
+	var pending int64
+	if err := rdb.QueryRowContext(ctx, `SELECT count(*) FROM outbox`).Scan(&pending); err != nil {
+		rdb.Close()
+		return fail(fmt.Errorf("index: open %s: count outbox: %w", path, err))
+	}
+	ob.n.Store(pending)
+	w, err := newWriter(ctx, wdb, opt.MaxBatch, opt.Logger, ob)
 	if err != nil {
 		rdb.Close()
 		return fail(err)
 	}
-	db := &DB{log: opt.Logger, wdb: wdb, rdb: rdb, w: w}
+	db := &DB{log: opt.Logger, wdb: wdb, rdb: rdb, w: w, ob: ob}
 	go w.run()
 	return db, nil
 }
@@ -195,7 +209,24 @@ func (db *DB) submit(ctx context.Context, r *request) (result, error) {
 	case res := <-r.done:
 		return res, res.err
 	case <-ctx.Done():
+		if r.kind == kindPut {
+			go db.dropAbandoned(r)
+		}
 		return result{}, ctx.Err()
+	}
+}
+
+// dropAbandoned waits for a Put whose caller gave up and deletes the event it
+// wrote, if any: the caller treats the instance as not stored, so nothing may
+// announce it (and its hold must not block the outbox forever).
+func (db *DB) dropAbandoned(r *request) {
+	res := <-r.done
+	if id := res.out.OutboxID; id != 0 {
+		if err := db.DeleteOutbox(context.Background(), id); err != nil {
+			db.log.Warn("index: could not delete the event of an abandoned instance", "id", id, "err", err)
+		}
+		db.ob.release(id)
+		db.ob.notify()
 	}
 }
 

@@ -50,6 +50,10 @@ type Outcome struct {
 	// Previous is that row as it was before (e.g. its Path, to delete the old
 	// file when the new one lives elsewhere); nil unless Replaced.
 	Previous *Instance
+	// OutboxID is the id of the outbox event this Put wrote, held until
+	// ReleaseOutbox or Restore; 0 when no event was written (no
+	// Options.Outbox).
+	OutboxID int64
 }
 
 // timeFormat is RFC 3339 in UTC with a fixed nine-digit fraction, so that the

@@ -27,8 +27,10 @@ func (db *DB) Put(ctx context.Context, in Instance) (Outcome, error) {
 	return res.out, err
 }
 
-// put runs inside the writer's transaction.
-func (w *writer) put(in *Instance) (Outcome, error) {
+// put runs inside the writer's transaction. Unless quiet, it also writes the
+// instance's outbox event when Options.Outbox is set, and holds it until the
+// store releases it (see outbox.go).
+func (w *writer) put(in *Instance, quiet bool) (Outcome, error) {
 	var out Outcome
 	var prevID int64
 	prev, err := scanInstance(w.st.instanceByUID.QueryRow(in.SOPInstanceUID), &prevID)
@@ -61,6 +63,20 @@ func (w *writer) put(in *Instance) (Outcome, error) {
 	}
 	if err != nil {
 		return Outcome{}, fmt.Errorf("index: write %s: %w", in.SOPInstanceUID, err)
+	}
+	if w.ob.build != nil && !quiet {
+		m, err := w.ob.build(in)
+		if err != nil {
+			return Outcome{}, fmt.Errorf("index: event of %s: %w", in.SOPInstanceUID, err)
+		}
+		m.SOPInstanceUID = in.SOPInstanceUID
+		id, err := w.insertOutbox(&m)
+		if err != nil {
+			return Outcome{}, err
+		}
+		// Held before the commit, so that no reader sees it unheld.
+		w.ob.hold(id)
+		out.OutboxID = id
 	}
 	return out, nil
 }

@@ -10,7 +10,7 @@ package index
 // a reader parses every trigger body when it opens the schema. Steps run
 // inside one transaction, so they must not use PRAGMAs that cannot
 // (journal_mode, ...).
-var migrations = []string{schemaV1 + triggersV1}
+var migrations = []string{schemaV1 + triggersV1, schemaV2}
 
 // schemaVersion is the user_version a fully migrated index has.
 var schemaVersion = len(migrations)
@@ -238,4 +238,23 @@ CREATE TRIGGER studies_ad AFTER DELETE ON studies BEGIN
   WHERE id = OLD.patient_ref;
   DELETE FROM patients WHERE id = OLD.patient_ref AND study_count <= 0;
 END;
+`
+
+// schemaV2 adds the outbox: events waiting to be published (to Kafka) by a
+// relay, written in the same transaction as the index row they describe (see
+// outbox.go). AUTOINCREMENT keeps ids rising even after the table has been
+// emptied, so id order is commit order for the whole life of the file. The
+// partial index serves the deletion of the events of instances that turned
+// out not to be stored (Forget); lifecycle events have no SOP Instance UID.
+const schemaV2 = `
+CREATE TABLE outbox (
+  id               INTEGER PRIMARY KEY AUTOINCREMENT,
+  stream           TEXT    NOT NULL,
+  msg_key          TEXT    NOT NULL DEFAULT '',
+  headers          TEXT    NOT NULL DEFAULT '[]',
+  value            BLOB    NOT NULL,
+  sop_instance_uid TEXT    NOT NULL DEFAULT '',
+  created_at       TEXT    NOT NULL
+);
+CREATE INDEX outbox_sop ON outbox(sop_instance_uid) WHERE sop_instance_uid <> '';
 `

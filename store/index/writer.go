@@ -25,19 +25,31 @@ const (
 	kindDelete
 	kindDeleteStudy
 	kindDeleteSeries
+	kindEnqueue      // an outbox event of no instance
+	kindDeleteOutbox // published outbox events
+	kindRestore      // take back a Put (and its event)
+	kindForget       // delete instance rows and their outbox events
 )
 
 type request struct {
 	ctx  context.Context
 	kind reqKind
-	in   Instance // kindPut
-	uids []string // kindDelete; one study or series UID for the others
-	done chan result
+	in   Instance // kindPut; the previous row for kindRestore
+	uids []string // kindDelete, kindForget; one study or series UID for the others
+	ids  []int64  // kindDeleteOutbox
+	msg  OutboxMessage
+	// outcome is the Put that kindRestore takes back.
+	outcome Outcome
+	done    chan result
 }
 
 type result struct {
 	out   Outcome
 	paths []string
+	id    int64 // kindEnqueue: the new event's id
+	// delta is the change of the number of outbox rows, counted once the
+	// transaction has committed.
+	delta int64
 	err   error
 }
 
@@ -48,6 +60,7 @@ type writer struct {
 	stopped  chan struct{}
 	maxBatch int
 	log      *slog.Logger
+	ob       *outboxState
 
 	txs atomic.Int64 // committed transactions, for tests and benchmarks
 
@@ -56,7 +69,7 @@ type writer struct {
 	hookInTx func()
 }
 
-func newWriter(ctx context.Context, wdb *sql.DB, maxBatch int, log *slog.Logger) (*writer, error) {
+func newWriter(ctx context.Context, wdb *sql.DB, maxBatch int, log *slog.Logger, ob *outboxState) (*writer, error) {
 	conn, err := wdb.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("index: writer connection: %w", err)
@@ -73,6 +86,7 @@ func newWriter(ctx context.Context, wdb *sql.DB, maxBatch int, log *slog.Logger)
 		stopped:  make(chan struct{}),
 		maxBatch: maxBatch,
 		log:      log,
+		ob:       ob,
 	}, nil
 }
 
@@ -140,7 +154,12 @@ func (w *writer) commit(batch []*request) {
 				continue
 			}
 			if failAll != nil && res[i].err == nil {
-				res[i] = result{err: failAll}
+				res[i] = result{out: res[i].out, err: failAll}
+			}
+			if res[i].err != nil {
+				// Nothing of it was committed: its event is gone too.
+				w.ob.release(res[i].out.OutboxID)
+				res[i].out.OutboxID = 0
 			}
 			r.done <- res[i]
 		}
@@ -191,6 +210,13 @@ func (w *writer) commit(batch []*request) {
 		return
 	}
 	w.txs.Add(1)
+	var delta int64
+	for i, r := range batch {
+		if r != nil && res[i].err == nil {
+			delta += res[i].delta
+		}
+	}
+	w.ob.n.Add(delta)
 	answer(nil)
 }
 
@@ -210,8 +236,35 @@ func (w *writer) abort(answer func(error), err error) {
 func (w *writer) apply(r *request) result {
 	switch r.kind {
 	case kindPut:
-		out, err := w.put(&r.in)
-		return result{out: out, err: err}
+		out, err := w.put(&r.in, false)
+		res := result{out: out, err: err}
+		if out.OutboxID != 0 {
+			res.delta = 1
+		}
+		return res
+	case kindEnqueue:
+		id, err := w.insertOutbox(&r.msg)
+		return result{id: id, delta: 1, err: err}
+	case kindDeleteOutbox:
+		args := make([]any, len(r.ids))
+		for i, id := range r.ids {
+			args[i] = id
+		}
+		n, err := execCount(w.st.deleteOutbox, "delete published outbox events", args)
+		return result{delta: -n, err: err}
+	case kindRestore:
+		delta, err := w.restore(r)
+		return result{delta: delta, err: err}
+	case kindForget:
+		args := make([]any, len(r.uids))
+		for i, u := range r.uids {
+			args[i] = u
+		}
+		n, err := execCount(w.st.deleteOutboxOfSOP, "delete outbox events of unstored instances", args)
+		if err != nil {
+			return result{err: err}
+		}
+		return result{delta: -n, err: w.deleteInstances(r.uids)}
 	case kindDelete:
 		return result{err: w.deleteInstances(r.uids)}
 	case kindDeleteStudy:
