@@ -28,6 +28,7 @@ type Engine struct {
 	srv   *scp.Server
 	addr  net.Addr
 	done  chan struct{} // closed when Serve returns
+	kafka kafkaLink     // Kafka forwarding (kafka.go)
 
 	// view is what Running and Status report; it is read without taking mu
 	// so that the window's polling never waits behind a slow Start or Stop.
@@ -85,14 +86,14 @@ func (e *Engine) startLocked() error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("invalid settings: %w", err)
 	}
-	st, err := store.Open(cfg.StorageDir, store.Options{
+	st, err := store.Open(cfg.StorageDir, e.kafka.storeOptions(cfg, store.Options{
 		Logger:                    e.log,
 		Sync:                      !cfg.NoSync,
 		ImplementationClassUID:    scp.ImplementationClassUID,
 		ImplementationVersionName: scp.ImplementationVersionName,
 		DuplicatePolicy:           store.DuplicatePolicy(cfg.DuplicatePolicy),
 		SpareTempFiles:            4,
-	})
+	}))
 	if err != nil {
 		return fmt.Errorf("storage folder %s: %w", cfg.StorageDir, err)
 	}
@@ -121,6 +122,7 @@ func (e *Engine) startLocked() error {
 		st.Close()
 		return describeListenError(cfg.Port, err)
 	}
+	e.kafka.start(st.Index(), e.hub, e.log)
 	e.store, e.srv, e.addr, e.done = st, srv, l.Addr(), make(chan struct{})
 	go func(done chan struct{}) {
 		defer close(done)
@@ -161,6 +163,7 @@ func (e *Engine) Stop(ctx context.Context) error {
 	e.setView(true, "Stopping: waiting for running associations")
 	err := srv.Shutdown(ctx)
 	<-done
+	e.kafka.stop(e.log)
 	if cerr := st.Close(); cerr != nil {
 		e.log.Warn("closing the index", "err", cerr)
 	}
@@ -221,6 +224,5 @@ func (e *Engine) Apply(ctx context.Context, cfg Config) error {
 
 // Kafka reports the state of Kafka forwarding. It never blocks.
 func (e *Engine) Kafka() KafkaState {
-	// The forwarder does not exist yet: only whether it is configured.
-	return KafkaState{Enabled: e.Config().Kafka.Enabled}
+	return e.kafka.state(e.Config().Kafka.Enabled)
 }

@@ -86,6 +86,8 @@ func testConfig(t testing.TB) Config {
 		ShutdownTimeout:         Duration(10 * time.Second),
 		MinFreeMB:               0,
 		LogLevel:                "info",
+		StudyCompleteAfter:      Duration(30 * time.Second),
+		AssociationHistory:      Duration(30 * time.Minute),
 	}
 }
 

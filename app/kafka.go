@@ -1,0 +1,286 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dicominbox/dicominbox/app/forward"
+	"github.com/dicominbox/dicominbox/scp"
+	"github.com/dicominbox/dicominbox/store"
+	"github.com/dicominbox/dicominbox/store/index"
+)
+
+// PasswordEnv is the environment variable that supplies the SASL password
+// when the configuration has none (so it need not be stored or passed on a
+// command line).
+const PasswordEnv = "DICOMINBOX_KAFKA_PASSWORD"
+
+// kafkaLink is the engine's Kafka forwarding: the event builder handed to the
+// store (the outbox is written with the index rows), the relay that publishes
+// the outbox, and the consumer that turns association events into lifecycle
+// events. The engine calls storeOptions, start and stop; everything else
+// lives here.
+type kafkaLink struct {
+	mu      sync.Mutex
+	cfg     KafkaConfig
+	builder *forward.Builder
+	idx     *index.DB
+	stopLC  func()
+	lcDone  chan struct{}
+
+	relay atomic.Pointer[forward.Relay] // nil when not running
+	// setupErr says why the relay could not be created (bad TLS files).
+	setupErr atomic.Pointer[string]
+	// maxBackoff, when set (tests, before Start), caps the relay's backoff.
+	maxBackoff time.Duration
+}
+
+// storeOptions adds the outbox hooks to opt when Kafka is enabled in cfg;
+// otherwise opt is returned unchanged and nothing is ever written.
+func (k *kafkaLink) storeOptions(cfg Config, opt store.Options) store.Options {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.cfg = cfg.Kafka
+	k.builder = nil
+	if !cfg.Kafka.Enabled {
+		return opt
+	}
+	root, err := filepath.Abs(cfg.StorageDir)
+	if err != nil {
+		root = cfg.StorageDir
+	}
+	k.builder = forward.NewBuilder(cfg.Kafka.NodeID, root, cfg.Kafka.Tenants)
+	opt.Outbox = k.builder.Instance
+	opt.OutboxReady = k.notify
+	return opt
+}
+
+// notify wakes the relay; it never blocks (the store calls it).
+func (k *kafkaLink) notify() {
+	if r := k.relay.Load(); r != nil {
+		r.Notify()
+	}
+}
+
+// start starts the relay over idx and, when a lifecycle topic is set, the
+// consumer of hub's association events. A relay that cannot be set up (a
+// TLS file cannot be read) is logged and shown in the state; receiving goes
+// on and the events wait in the outbox.
+func (k *kafkaLink) start(idx *index.DB, hub *Hub, log *slog.Logger) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.setupErr.Store(nil)
+	if k.builder == nil {
+		return
+	}
+	k.idx = idx
+	fc, err := forwardConfig(k.cfg)
+	fc.MaxBackoff = k.maxBackoff
+	var r *forward.Relay
+	if err == nil {
+		r, err = forward.NewRelay(fc, idx, log)
+	}
+	if err != nil {
+		msg := err.Error()
+		k.setupErr.Store(&msg)
+		log.Error("kafka: forwarding not started; events wait in the outbox", "err", err)
+		return
+	}
+	k.relay.Store(r)
+	r.Start()
+	log.Info("kafka: forwarding", "brokers", strings.Join(k.cfg.Brokers, ","), "topic", fc.Topic,
+		"lifecycle_topic", fc.LifecycleTopic, "node_id", k.builder.NodeID(), "backlog", idx.OutboxLen())
+	if fc.LifecycleTopic != "" {
+		events, unsub := hub.Subscribe(256)
+		k.stopLC, k.lcDone = unsub, make(chan struct{})
+		go k.consumeLifecycle(events, idx, k.builder, log, k.lcDone)
+	}
+}
+
+// stop stops the lifecycle consumer and the relay and waits for both; the
+// index must still be open.
+func (k *kafkaLink) stop(log *slog.Logger) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.stopLC != nil {
+		k.stopLC()
+		<-k.lcDone
+		k.stopLC, k.lcDone = nil, nil
+	}
+	if r := k.relay.Swap(nil); r != nil {
+		if err := r.Close(); err != nil {
+			log.Warn("kafka: stopping the relay", "err", err)
+		}
+	}
+	k.idx = nil
+}
+
+// consumeLifecycle writes the lifecycle event of every association event
+// that has one into the outbox, until events is closed.
+func (k *kafkaLink) consumeLifecycle(events <-chan scp.Event, idx *index.DB, b *forward.Builder, log *slog.Logger, done chan struct{}) {
+	defer close(done)
+	for ev := range events {
+		typ, le, ok := lifecycleOf(ev)
+		if !ok {
+			continue
+		}
+		m, err := b.Lifecycle(typ, ev.Association.CallingAE, ev.Association.CallingAE, ev.Time, le)
+		if err == nil {
+			_, err = idx.EnqueueOutbox(context.Background(), m)
+		}
+		if err != nil {
+			log.Warn("kafka: lifecycle event not queued", "type", typ, "err", err)
+		}
+	}
+}
+
+// lifecycleOf maps an association event to a lifecycle event: rejected and
+// aborted associations have one, nothing else does.
+func lifecycleOf(ev scp.Event) (typ string, le forward.LifecycleEvent, ok bool) {
+	switch ev.Kind {
+	case scp.AssociationRejected:
+		typ = forward.TypeAssociationRejected
+	case scp.AssociationAborted:
+		typ = forward.TypeAssociationAborted
+	default:
+		return "", le, false
+	}
+	a := ev.Association
+	return typ, forward.LifecycleEvent{
+		AssociationID: a.ID, CallingAE: a.CallingAE, CalledAE: a.CalledAE, SourceIP: hostOnly(a.RemoteAddr),
+		Reason: ev.Reason, Instances: ev.Instances, Bytes: ev.Bytes,
+	}, true
+}
+
+func hostOnly(addr string) string {
+	if i := strings.LastIndexByte(addr, ':'); i >= 0 {
+		return strings.Trim(addr[:i], "[]")
+	}
+	return addr
+}
+
+// state is what Engine.Kafka reports.
+func (k *kafkaLink) state(enabled bool) KafkaState {
+	if !enabled {
+		return KafkaState{}
+	}
+	s := KafkaState{Enabled: true}
+	if msg := k.setupErr.Load(); msg != nil {
+		s.LastError = *msg
+	}
+	if r := k.relay.Load(); r != nil {
+		rs := r.State()
+		s.Connected, s.LastError, s.LastErrorAt = rs.Connected, rs.LastError, rs.LastErrorAt
+		s.Backlog = r.Backlog()
+	}
+	return s
+}
+
+// forwardConfig turns the settings into the relay's configuration.
+func forwardConfig(k KafkaConfig) (forward.Config, error) {
+	fc := forward.Config{Brokers: k.Brokers, Topic: k.Topic, LifecycleTopic: k.LifecycleTopic, ClientID: k.ClientID}
+	if fc.Topic == "" {
+		fc.Topic = DefaultKafkaTopic
+	}
+	if k.TLS.Enabled {
+		t, err := forward.TLSConfig(k.TLS.CAFile, k.TLS.CertFile, k.TLS.KeyFile, k.TLS.InsecureSkipVerify)
+		if err != nil {
+			return fc, err
+		}
+		fc.TLS = t
+	}
+	pass := k.SASL.Password
+	if pass == "" {
+		pass = os.Getenv(PasswordEnv)
+	}
+	m, err := forward.SASLMechanism(k.SASL.Mechanism, k.SASL.Username, pass)
+	if err != nil {
+		return fc, err
+	}
+	fc.SASL = m
+	return fc, nil
+}
+
+// TestKafkaConnection checks Kafka settings for the settings dialog's "test
+// connection" button: every broker is dialled with the TLS and SASL
+// settings, and the topics must exist. The error says in words what is
+// wrong ("cannot reach broker 127.0.0.1:9092: connection refused",
+// "authentication failed …", "topic "x" does not exist"). The settings are
+// tested even when k.Enabled is false.
+func TestKafkaConnection(ctx context.Context, k KafkaConfig) error {
+	k.Enabled = true
+	if errs := k.validate(); len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	fc, err := forwardConfig(k)
+	if err != nil {
+		return err
+	}
+	return forward.Probe(ctx, fc)
+}
+
+// StudyComplete describes a study the window's study tracker found complete
+// (quiet for Config.StudyCompleteAfter after its association ended).
+type StudyComplete struct {
+	StudyInstanceUID string
+	PatientID        string
+	PatientName      string
+	AccessionNumber  string
+	StudyDate        string
+	Modalities       []string
+	SeriesCount      int
+	InstanceCount    int
+	SizeBytes        int64
+	FirstReceived    time.Time
+	LastReceived     time.Time
+	// CallingAE is the sender (it chooses the tenant).
+	CallingAE string
+}
+
+// ErrNotRunning is returned by PublishStudyComplete while the engine is stopped.
+var ErrNotRunning = errors.New("the receiver is not running")
+
+// PublishStudyComplete queues a study-complete lifecycle event (key: the
+// Study Instance UID) in the outbox, from where it is published like every
+// other event. It does nothing (and returns nil) unless Kafka and a lifecycle
+// topic are configured. It does not wait for Kafka.
+func (e *Engine) PublishStudyComplete(ctx context.Context, s StudyComplete) error {
+	k := &e.kafka
+	k.mu.Lock()
+	b, idx, topic := k.builder, k.idx, k.cfg.LifecycleTopic
+	k.mu.Unlock()
+	if b == nil || topic == "" {
+		return nil
+	}
+	if idx == nil {
+		return ErrNotRunning
+	}
+	le := forward.LifecycleEvent{
+		StudyInstanceUID: s.StudyInstanceUID, PatientID: s.PatientID, PatientName: s.PatientName,
+		AccessionNumber: s.AccessionNumber, StudyDate: s.StudyDate, Modalities: s.Modalities,
+		SeriesCount: s.SeriesCount, InstanceCount: s.InstanceCount, SizeBytes: s.SizeBytes,
+		CallingAE: s.CallingAE,
+	}
+	if !s.FirstReceived.IsZero() {
+		le.FirstReceived = s.FirstReceived.UTC().Format(time.RFC3339Nano)
+	}
+	if !s.LastReceived.IsZero() {
+		le.LastReceived = s.LastReceived.UTC().Format(time.RFC3339Nano)
+	}
+	m, err := b.Lifecycle(forward.TypeStudyComplete, s.StudyInstanceUID, s.CallingAE, time.Now(), le)
+	if err != nil {
+		return err
+	}
+	if _, err := idx.EnqueueOutbox(ctx, m); err != nil {
+		return fmt.Errorf("queue study-complete event: %w", err)
+	}
+	return nil
+}
