@@ -48,11 +48,11 @@ func implicitDataSet(sop, study, series, patient string, size int) []byte {
 	return b
 }
 
-func startServe(t *testing.T, ctx context.Context, storage string) (port int, stop func(sig syscall.Signal) error) {
+func startServe(t *testing.T, ctx context.Context, storage string, extra ...string) (port int, stop func(sig syscall.Signal) error) {
 	t.Helper()
 	port = freePort(t)
-	cmd := command(ctx, "serve", "--config", "/nonexistent", "--bind", "127.0.0.1", "--port", fmt.Sprint(port),
-		"--storage", storage, "--log-level", "warn", "--min-free-mb", "0")
+	cmd := command(ctx, append([]string{"serve", "--config", "/nonexistent", "--bind", "127.0.0.1", "--port", fmt.Sprint(port),
+		"--storage", storage, "--log-level", "warn", "--min-free-mb", "0"}, extra...)...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {

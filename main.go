@@ -121,6 +121,7 @@ func runServe(args []string, stderr io.Writer) int {
 	noSync := fs.Bool("no-sync", d.NoSync, "do not fsync stored files (faster, NOT durable; benchmarks only)")
 	level := fs.String("log-level", d.LogLevel, "log level: debug, info, warn or error")
 	cpuProfile := fs.String("cpu-profile", "", "write a CPU profile (go tool pprof) to this file until exit")
+	applyKafka := kafkaFlags(fs, d.Kafka)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: dicominbox serve [flags]\n\nRuns the receiver without a window until SIGINT/SIGTERM, then drains and exits 0.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -174,6 +175,8 @@ func runServe(args []string, stderr io.Writer) int {
 			cfg.NoSync = *noSync
 		case "log-level":
 			cfg.LogLevel = *level
+		default:
+			applyKafka(&cfg, f.Name)
 		}
 	})
 	if err := cfg.Validate(); err != nil {
