@@ -7,7 +7,8 @@
 #   BENCH_REPS=3          repetitions per case and receiver; the median is reported
 #   BENCH_QUICK=1         small workloads (100 CT, 4 multi-frame, 500 tiny, 50 Nagle)
 #   BENCH_CASES="a b c d e"                            subset of cases to run
-#   BENCH_RECEIVERS="ours ours-nosync storescp storescp-fork"   subset of receivers
+#   BENCH_RECEIVERS="ours ours-nosync ours-kafka storescp storescp-fork"   subset of receivers
+#                         (ours-kafka: dicominbox forwarding to Kafka, see tools/bench_kafka.sh)
 #   BENCH_BIN=path        use this dicominbox binary (default: build build/dicominbox first)
 #   BENCH_PORT=11200      first TCP port tried; each run takes the next free one
 #   BENCH_PAUSE=3         seconds of rest between runs (this VM returns memory to its host)
@@ -20,7 +21,7 @@ cd "$ROOT"
 REPS=${BENCH_REPS:-3}
 QUICK=${BENCH_QUICK:-0}
 CASES=${BENCH_CASES:-a b c d e}
-RECEIVERS=${BENCH_RECEIVERS:-ours ours-nosync storescp storescp-fork}
+RECEIVERS=${BENCH_RECEIVERS:-ours ours-nosync ours-kafka storescp storescp-fork}
 PAUSE=${BENCH_PAUSE:-3}
 NEXT_PORT=${BENCH_PORT:-11200}
 AET=INBOX
@@ -41,7 +42,10 @@ cleanup() {
     # The receiver runs in its own process group (setsid), led by /usr/bin/time: this also
     # reaches storescp --fork children.
     [[ -n $RECV_GROUP ]] && kill -TERM -- "-$RECV_GROUP" 2>/dev/null || true
+    kafka_cleanup
 }
+# shellcheck source=tools/bench_kafka.sh
+source "$ROOT/tools/bench_kafka.sh"
 trap cleanup EXIT
 trap 'log interrupted; exit 130' INT TERM
 
@@ -110,7 +114,8 @@ receiver_label() {
     case $1 in
         ours) echo "dicominbox" ;; ours-nosync) echo "dicominbox --no-sync" ;;
         storescp) echo "storescp" ;; storescp-fork) echo "storescp --fork" ;;
-        *) die "unknown receiver '$1' (receivers: ours ours-nosync storescp storescp-fork)" ;;
+        ours-kafka) echo "dicominbox + Kafka" ;;
+        *) die "unknown receiver '$1' (receivers: ours ours-nosync ours-kafka storescp storescp-fork)" ;;
     esac
 }
 
@@ -130,9 +135,10 @@ start_receiver() {
     [[ $5 == 1 ]] && envset=(env TCP_NODELAY=1)
     free_port
     case $name in
-        ours | ours-nosync)
+        ours | ours-nosync | ours-kafka)
             cmd=("$BIN" serve --aet "$AET" --port "$PORT" --bind 127.0.0.1 --storage "$dir" --config /nonexistent --log-level warn)
-            [[ $name == ours-nosync ]] && cmd+=(--no-sync) ;;
+            [[ $name == ours-nosync ]] && cmd+=(--no-sync)
+            [[ $name == ours-kafka ]] && cmd+=(--kafka-brokers "$KAFKA_BROKERS") ;;
         storescp) cmd=(storescp -aet "$AET" --output-directory "$dir" "$PORT") ;;
         storescp-fork) cmd=(storescp --fork -aet "$AET" --output-directory "$dir" "$PORT") ;;
     esac
@@ -296,6 +302,7 @@ main() {
     prepare_data
     check_space
     rm -rf "$OUT" "$RUNS" && mkdir -p "$OUT/logs" "$RUNS"
+    kafka_setup
     LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
     read -r -a list <<<"$RECEIVERS"
     for cs in $CASES; do
@@ -306,7 +313,7 @@ main() {
         done
     done
     rm -rf "$RUNS"
-    report | tee "$OUT/results.md"
+    { report; kafka_report; } | tee "$OUT/results.md"
     log "results: $OUT/results.md, raw runs: $OUT/runs.tsv"
 }
 

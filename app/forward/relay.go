@@ -135,6 +135,25 @@ func (r *Relay) run(ctx context.Context) {
 		// not after every lone event.
 		behind = r.ob.OutboxLen() > 0
 	)
+	if !behind {
+		// Nothing to publish: dial the brokers once so that the indicator
+		// says at once whether they can be reached.
+		dctx, cancel := context.WithTimeout(ctx, r.cfg.DialTimeout)
+		desc := diagnose(dctx, &r.cfg)
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		if desc == "" {
+			connected = true
+			r.log.Info("kafka: connected", "brokers", r.cfg.Brokers, "topic", r.cfg.Topic)
+			r.state.Store(&State{Connected: true})
+		} else {
+			wasDown = true
+			r.log.Warn("kafka: cannot reach the brokers", "err", desc)
+			r.state.Store(&State{LastError: desc, LastErrorAt: time.Now()})
+		}
+	}
 	for {
 		rows, err := r.ob.ReadOutbox(ctx, r.cfg.BatchSize)
 		if ctx.Err() != nil {
@@ -157,6 +176,11 @@ func (r *Relay) run(ctx context.Context) {
 			case <-ctx.Done():
 				return
 			case <-r.wake:
+			}
+			// Let events that arrive together (concurrent associations)
+			// share one produce request and one outbox delete.
+			if !r.linger(ctx) {
+				return
 			}
 			continue
 		}
@@ -284,6 +308,25 @@ func (r *Relay) sleep(ctx context.Context, n int) bool {
 	case <-t.C:
 		return true
 	}
+}
+
+// linger waits Config.Linger after a wake-up; false when ctx ended.
+func (r *Relay) linger(ctx context.Context) bool {
+	if r.cfg.Linger <= 0 {
+		return true
+	}
+	t := time.NewTimer(r.cfg.Linger)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+	}
+	select { // the wake-ups of the lingering time are served by this read
+	case <-r.wake:
+	default:
+	}
+	return true
 }
 
 // Backoff is the pause after the n-th (1-based) consecutive failure.

@@ -51,13 +51,17 @@ type Options struct {
 // pool of query_only connections and never wait for the writer (WAL mode).
 // A DB is safe for concurrent use.
 type DB struct {
-	log  *slog.Logger
-	wdb  *sql.DB // one connection, held by the writer goroutine
-	rdb  *sql.DB // query_only pool
-	w    *writer
-	ob   *outboxState
-	mu   sync.RWMutex // guards closed against sends on w.reqs
-	done bool
+	log *slog.Logger
+	wdb *sql.DB // one connection, held by the writer goroutine
+	rdb *sql.DB // query_only pool
+	w   *writer
+	ob  *outboxState
+	// obStmt is the relay's outbox query, prepared on first use.
+	obStmt     *sql.Stmt
+	obStmtErr  error
+	obStmtOnce sync.Once
+	mu         sync.RWMutex // guards closed against sends on w.reqs
+	done       bool
 }
 
 // Open opens (creating it when missing) the index at path, applies missing
@@ -176,6 +180,10 @@ func (db *DB) Close() error {
 	db.mu.Unlock()
 	<-db.w.stopped
 	err := db.w.close()
+	db.obStmtOnce.Do(func() {}) // no preparing after Close
+	if db.obStmt != nil {
+		db.obStmt.Close()
+	}
 	if e := db.rdb.Close(); err == nil {
 		err = e
 	}
