@@ -33,7 +33,7 @@ const (
 	DefaultDialTimeout  = 5 * time.Second
 	DefaultMinBackoff   = 250 * time.Millisecond
 	DefaultMaxBackoff   = 30 * time.Second
-	DefaultLinger       = 5 * time.Millisecond
+	DefaultLinger       = 20 * time.Millisecond
 )
 
 // Config says where and how the relay publishes. Zero durations mean the
@@ -55,10 +55,11 @@ type Config struct {
 	// Timeout bounds every call to the brokers (write, read, metadata).
 	Timeout     time.Duration
 	DialTimeout time.Duration
-	// Linger is how long the relay waits, once woken by a new event, before
-	// it reads the outbox, so that events arriving together are published in
-	// one request (negative: not at all). It adds to the latency of a lone
-	// event.
+	// Linger is how long the relay waits, once woken by a new event less
+	// than Linger after its last publish (under load), before it reads the
+	// outbox, so that events arriving together are published in one request
+	// and deleted in one transaction (negative: never). An event after a
+	// quiet spell is published at once.
 	Linger time.Duration
 	// MinBackoff and MaxBackoff bound the pause between attempts while the
 	// brokers fail: it doubles from MinBackoff up to MaxBackoff, with jitter.

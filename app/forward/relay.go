@@ -134,6 +134,8 @@ func (r *Relay) run(ctx context.Context) {
 		// brokers failed) has not been worked off: "drained" is logged then,
 		// not after every lone event.
 		behind = r.ob.OutboxLen() > 0
+		// lastPublish is when the last publish ended (see linger).
+		lastPublish time.Time
 	)
 	if !behind {
 		// Nothing to publish: dial the brokers once so that the indicator
@@ -177,9 +179,10 @@ func (r *Relay) run(ctx context.Context) {
 				return
 			case <-r.wake:
 			}
-			// Let events that arrive together (concurrent associations)
-			// share one produce request and one outbox delete.
-			if !r.linger(ctx) {
+			// Under load (the last publish was recent), let the events
+			// that arrive together share one produce request and one
+			// outbox delete; an event after a quiet spell goes at once.
+			if time.Since(lastPublish) < r.cfg.Linger && !r.linger(ctx) {
 				return
 			}
 			continue
@@ -192,6 +195,7 @@ func (r *Relay) run(ctx context.Context) {
 			}
 		}
 		acked, werr := r.publish(ctx, msgs, ids)
+		lastPublish = time.Now()
 		if len(acked) > 0 {
 			// Deleted even when Close is under way: they were acknowledged.
 			if err := r.ob.DeleteOutbox(context.WithoutCancel(ctx), acked...); err != nil {

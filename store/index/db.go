@@ -140,6 +140,7 @@ func Open(path string, opt Options) (*DB, error) {
 		return fail(fmt.Errorf("index: open %s: count outbox: %w", path, err))
 	}
 	ob.n.Store(pending)
+	ob.memValid = pending == 0 // the in-memory mirror starts from an empty outbox only
 	w, err := newWriter(ctx, wdb, opt.MaxBatch, opt.Logger, ob)
 	if err != nil {
 		rdb.Close()

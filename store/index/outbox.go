@@ -70,6 +70,71 @@ type outboxState struct {
 
 	mu   sync.Mutex
 	held map[int64]struct{}
+	// mem mirrors the committed outbox rows, in id order, while memValid:
+	// the relay reads it instead of querying SQLite after every event
+	// (that query was most of the relay's CPU). It is valid from an empty
+	// outbox on, as long as this process wrote every row, and is dropped
+	// when it would grow past memCap (a long outage) or on anything it
+	// cannot follow; it becomes valid again when the outbox is empty.
+	mem      []OutboxRow
+	memValid bool
+}
+
+// memCap bounds the in-memory mirror of the outbox.
+const memCap = 10000
+
+// applyCommitted updates the mirror after a transaction committed; n is
+// the outbox size after it.
+func (o *outboxState) applyCommitted(added []OutboxRow, removed []int64, invalidate bool, n int64) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	switch {
+	case invalidate:
+		o.memValid, o.mem = false, nil
+	case o.memValid:
+		if len(removed) > 0 {
+			gone := make(map[int64]bool, len(removed))
+			for _, id := range removed {
+				gone[id] = true
+			}
+			kept := o.mem[:0]
+			for _, r := range o.mem {
+				if !gone[r.ID] {
+					kept = append(kept, r)
+				}
+			}
+			clear(o.mem[len(kept):])
+			o.mem = kept
+		}
+		o.mem = append(o.mem, added...)
+		if len(o.mem) > memCap || int64(len(o.mem)) != n {
+			o.memValid, o.mem = false, nil
+		}
+	}
+	if n == 0 && !o.memValid {
+		o.memValid, o.mem = true, nil
+	}
+}
+
+// readMem returns up to n readable rows from the mirror; ok is false when
+// the mirror is not valid.
+func (o *outboxState) readMem(n int) (rows []OutboxRow, ok bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if !o.memValid {
+		return nil, false
+	}
+	lim := int64(math.MaxInt64)
+	for id := range o.held {
+		lim = min(lim, id)
+	}
+	for _, r := range o.mem {
+		if r.ID >= lim || len(rows) == n {
+			break
+		}
+		rows = append(rows, r)
+	}
+	return rows, true
 }
 
 func (o *outboxState) hold(id int64) {
@@ -119,11 +184,17 @@ func (w *writer) insertOutbox(m *OutboxMessage) (int64, error) {
 	if m.Value == nil {
 		m.Value = []byte{}
 	}
-	r, err := w.st.insertOutbox.Exec(m.Stream, m.Key, string(hdr), m.Value, m.SOPInstanceUID, formatTime(time.Now()))
+	now := time.Now()
+	r, err := w.st.insertOutbox.Exec(m.Stream, m.Key, string(hdr), m.Value, m.SOPInstanceUID, formatTime(now))
 	if err != nil {
 		return 0, fmt.Errorf("index: insert outbox event: %w", err)
 	}
-	return r.LastInsertId()
+	id, err := r.LastInsertId()
+	if err != nil {
+		return 0, fmt.Errorf("index: insert outbox event: %w", err)
+	}
+	w.added = append(w.added, OutboxRow{ID: id, OutboxMessage: *m, CreatedAt: now.UTC()})
+	return id, nil
 }
 
 // EnqueueOutbox adds an event that belongs to no instance (a lifecycle
@@ -149,6 +220,9 @@ func (db *DB) ReadOutbox(ctx context.Context, n int) ([]OutboxRow, error) {
 	}
 	if n <= 0 {
 		n = 100
+	}
+	if rows, ok := db.ob.readMem(n); ok {
+		return rows, nil
 	}
 	rows, err := st.QueryContext(ctx, n)
 	if err != nil {
@@ -271,6 +345,33 @@ func (w *writer) restore(r *request) (int64, error) {
 		return 0, fmt.Errorf("index: restore %s: delete row: %w", r.uids[0], err)
 	}
 	return delta, nil
+}
+
+// forgetEvents deletes the outbox events of the given instances, a chunk of
+// UIDs per statement (the outbox has no index on sop_instance_uid: each
+// statement scans it once).
+func (w *writer) forgetEvents(uids []string) (int64, error) {
+	const chunk = 500
+	var n int64
+	for len(uids) > 0 {
+		part := uids[:min(chunk, len(uids))]
+		uids = uids[len(part):]
+		args := make([]any, len(part))
+		for i, u := range part {
+			args[i] = u
+		}
+		res, err := w.conn.ExecContext(context.Background(),
+			`DELETE FROM outbox WHERE sop_instance_uid <> '' AND sop_instance_uid IN (`+placeholders(len(part))+`)`, args...)
+		if err != nil {
+			return 0, fmt.Errorf("index: delete outbox events of unstored instances: %w", err)
+		}
+		c, err := res.RowsAffected()
+		if err != nil {
+			return 0, fmt.Errorf("index: delete outbox events of unstored instances: %w", err)
+		}
+		n += c
+	}
+	return n, nil
 }
 
 // execCount runs st once per argument and returns the rows it affected.

@@ -239,3 +239,45 @@ func TestOutboxMigrationAndCount(t *testing.T) {
 		t.Errorf("events after reopen: %d (holds must not outlive the process)", len(rows))
 	}
 }
+
+// The in-memory mirror the relay reads returns what the table holds.
+func TestOutboxMirrorMatchesTable(t *testing.T) {
+	db, _ := openOutbox(t)
+	var ids []int64
+	for i := range 20 {
+		out := mustPut(t, db, inst("P", "1.1", "1.1.1", fmt.Sprint("M", i), i))
+		ids = append(ids, out.OutboxID)
+		if i%3 != 0 {
+			db.ReleaseOutbox(out.OutboxID)
+		}
+	}
+	if _, err := db.EnqueueOutbox(ctx, OutboxMessage{Stream: StreamLifecycle, Key: "AE", Value: []byte("L")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.DeleteOutbox(ctx, ids[1], ids[2], ids[5]); err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range ids {
+		if i%3 == 0 && i != 6 {
+			db.ReleaseOutbox(id)
+		}
+	}
+	// ids[6] is still held: the mirror and the table stop before it.
+	mem := readAll(t, db)
+	db.ob.mu.Lock()
+	valid := db.ob.memValid
+	db.ob.memValid = false // the next read queries the table
+	db.ob.mu.Unlock()
+	if !valid {
+		t.Fatal("the mirror was not in use")
+	}
+	table := readAll(t, db)
+	if fmt.Sprint(values(mem)) != fmt.Sprint(values(table)) || len(mem) != 3 {
+		t.Errorf("mirror %v, table %v (want M0 M3 M4)", values(mem), values(table))
+	}
+	for i := range mem {
+		if mem[i].ID != table[i].ID || mem[i].Key != table[i].Key || len(mem[i].Headers) != len(table[i].Headers) {
+			t.Errorf("row %d: mirror %+v, table %+v", i, mem[i], table[i])
+		}
+	}
+}

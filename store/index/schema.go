@@ -242,13 +242,13 @@ END;
 
 // schemaV2 adds the outbox: events waiting to be published (to Kafka) by a
 // relay, written in the same transaction as the index row they describe (see
-// outbox.go). AUTOINCREMENT keeps ids rising even after the table has been
-// emptied, so id order is commit order for the whole life of the file. The
-// partial index serves the deletion of the events of instances that turned
-// out not to be stored (Forget); lifecycle events have no SOP Instance UID.
+// outbox.go). The rowid gives the order: a new row always gets a larger id
+// than every row present, which is all the relay needs (AUTOINCREMENT and an
+// index on sop_instance_uid were measured: each adds a page write to every
+// instance's transaction; Forget, used only at start, scans instead).
 const schemaV2 = `
 CREATE TABLE outbox (
-  id               INTEGER PRIMARY KEY AUTOINCREMENT,
+  id               INTEGER PRIMARY KEY,
   stream           TEXT    NOT NULL,
   msg_key          TEXT    NOT NULL DEFAULT '',
   headers          TEXT    NOT NULL DEFAULT '[]',
@@ -256,5 +256,4 @@ CREATE TABLE outbox (
   sop_instance_uid TEXT    NOT NULL DEFAULT '',
   created_at       TEXT    NOT NULL
 );
-CREATE INDEX outbox_sop ON outbox(sop_instance_uid) WHERE sop_instance_uid <> '';
 `

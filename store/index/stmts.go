@@ -18,7 +18,7 @@ type stmts struct {
 	studyByKey, insertStudy, updateStudy                          *sql.Stmt
 	seriesByKey, insertSeries, updateSeries                       *sql.Stmt
 	studyPaths, deleteStudy, seriesPaths, deleteSeries            *sql.Stmt
-	insertOutbox, deleteOutbox, deleteOutboxOfSOP                 *sql.Stmt
+	insertOutbox, deleteOutbox                                    *sql.Stmt
 }
 
 const studyAttrCols = `patient_id, patient_name, patient_birth_date, patient_sex,
@@ -75,7 +75,6 @@ func prepare(ctx context.Context, c *sql.Conn) (*stmts, error) {
 
 	p(&s.insertOutbox, `INSERT INTO outbox (stream, msg_key, headers, value, sop_instance_uid, created_at) VALUES (?,?,?,?,?,?)`)
 	p(&s.deleteOutbox, `DELETE FROM outbox WHERE id = ?`)
-	p(&s.deleteOutboxOfSOP, `DELETE FROM outbox WHERE sop_instance_uid = ? AND sop_instance_uid <> ''`)
 	if err != nil {
 		s.close()
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 )
 
@@ -48,9 +49,13 @@ type result struct {
 	paths []string
 	id    int64 // kindEnqueue: the new event's id
 	// delta is the change of the number of outbox rows, counted once the
-	// transaction has committed.
-	delta int64
-	err   error
+	// transaction has committed; added and removed are the rows for the
+	// in-memory mirror (outbox.go), invalidate drops the mirror.
+	delta      int64
+	added      []OutboxRow
+	removed    []int64
+	invalidate bool
+	err        error
 }
 
 type writer struct {
@@ -61,6 +66,7 @@ type writer struct {
 	maxBatch int
 	log      *slog.Logger
 	ob       *outboxState
+	added    []OutboxRow // outbox rows inserted by the request being applied
 
 	txs atomic.Int64 // committed transactions, for tests and benchmarks
 
@@ -211,12 +217,21 @@ func (w *writer) commit(batch []*request) {
 	}
 	w.txs.Add(1)
 	var delta int64
+	var added []OutboxRow
+	var removed []int64
+	invalidate := false
 	for i, r := range batch {
 		if r != nil && res[i].err == nil {
 			delta += res[i].delta
+			added = append(added, res[i].added...)
+			removed = append(removed, res[i].removed...)
+			invalidate = invalidate || res[i].invalidate
 		}
 	}
-	w.ob.n.Add(delta)
+	n := w.ob.n.Add(delta)
+	if delta != 0 || invalidate {
+		w.ob.applyCommitted(added, removed, invalidate, n)
+	}
 	answer(nil)
 }
 
@@ -234,6 +249,15 @@ func (w *writer) abort(answer func(error), err error) {
 
 // apply runs one request inside the open transaction.
 func (w *writer) apply(r *request) result {
+	w.added = w.added[:0]
+	res := w.applyKind(r)
+	if len(w.added) > 0 && res.err == nil {
+		res.added = slices.Clone(w.added)
+	}
+	return res
+}
+
+func (w *writer) applyKind(r *request) result {
 	switch r.kind {
 	case kindPut:
 		out, err := w.put(&r.in, false)
@@ -251,20 +275,16 @@ func (w *writer) apply(r *request) result {
 			args[i] = id
 		}
 		n, err := execCount(w.st.deleteOutbox, "delete published outbox events", args)
-		return result{delta: -n, err: err}
+		return result{delta: -n, removed: r.ids, err: err}
 	case kindRestore:
 		delta, err := w.restore(r)
-		return result{delta: delta, err: err}
+		return result{delta: delta, removed: []int64{r.outcome.OutboxID}, err: err}
 	case kindForget:
-		args := make([]any, len(r.uids))
-		for i, u := range r.uids {
-			args[i] = u
-		}
-		n, err := execCount(w.st.deleteOutboxOfSOP, "delete outbox events of unstored instances", args)
+		n, err := w.forgetEvents(r.uids)
 		if err != nil {
 			return result{err: err}
 		}
-		return result{delta: -n, err: w.deleteInstances(r.uids)}
+		return result{delta: -n, invalidate: n > 0, err: w.deleteInstances(r.uids)}
 	case kindDelete:
 		return result{err: w.deleteInstances(r.uids)}
 	case kindDeleteStudy:

@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"slices"
 	"syscall"
 	"time"
@@ -102,8 +103,20 @@ func latency(args []string) error {
 	size := fs.Int("size", 512<<10, "pixel data bytes per instance")
 	gap := fs.Duration("gap", 20*time.Millisecond, "pause between instances in the idle phase")
 	noSync := fs.Bool("no-sync", false, "receiver without fsync")
+	cpuProfile := fs.String("cpu-profile", "", "write a CPU profile of the whole process (receiver, broker, consumer) to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, app.DefaultKafkaTopic))
 	if err != nil {
