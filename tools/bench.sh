@@ -294,7 +294,7 @@ report() {
 
 main() {
     local cs recv rep i list
-    [[ ${1:-} == -h || ${1:-} == --help ]] && { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
+    [[ ${1:-} == -h || ${1:-} == --help ]] && { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
     for cs in $CASES; do case_spec "$cs" >/dev/null; done
     for recv in $RECEIVERS; do receiver_label "$recv" >/dev/null; done
     [[ $(tr ' ' '\n' <<<"$CASES $RECEIVERS" | grep . | sort | uniq -d) == "" ]] || die "a case or receiver is listed twice"
