@@ -8,7 +8,6 @@ package app
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -227,26 +226,24 @@ func checkAgainstSchema(t testing.TB, s *jsonschema.Schema, schemaFile string, v
 // given identity; n orders instance numbers.
 func ctDataSet(sop, study, series, patient string, n int) []byte {
 	var b []byte
-	el := func(group, elem uint16, v string) {
-		if len(v)%2 == 1 {
-			v += "\x00"
-		}
-		b = binary.LittleEndian.AppendUint16(b, group)
-		b = binary.LittleEndian.AppendUint16(b, elem)
-		b = binary.LittleEndian.AppendUint32(b, uint32(len(v)))
-		b = append(b, v...)
+	for _, e := range []struct {
+		tag   uint32
+		value string
+	}{
+		{0x00080016, ctStorage},
+		{0x00080018, sop},
+		{0x00080020, "20250301"},
+		{0x00080050, "ACC-" + study},
+		{0x00080060, "CT"},
+		{0x00100010, "Kafka^Test"},
+		{0x00100020, patient},
+		{0x0020000D, study},
+		{0x0020000E, series},
+		{0x00200013, fmt.Sprint(n)},
+		{0x7FE00010, string(make([]byte, 4096))},
+	} {
+		b = implicitElement(b, e.tag, e.value, 0)
 	}
-	el(0x0008, 0x0016, ctStorage)
-	el(0x0008, 0x0018, sop)
-	el(0x0008, 0x0020, "20250301")
-	el(0x0008, 0x0050, "ACC-"+study)
-	el(0x0008, 0x0060, "CT")
-	el(0x0010, 0x0010, "Kafka^Test")
-	el(0x0010, 0x0020, patient)
-	el(0x0020, 0x000D, study)
-	el(0x0020, 0x000E, series)
-	el(0x0020, 0x0013, fmt.Sprint(n))
-	el(0x7FE0, 0x0010, string(make([]byte, 4096)))
 	return b
 }
 
