@@ -14,9 +14,11 @@ import (
 	"os/signal"
 	"runtime/pprof"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
+	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
 
 	"github.com/dicominbox/dicominbox/app"
@@ -75,7 +77,8 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 }
 
 func runWindow(stderr io.Writer) int {
-	cfg, err := app.LoadConfig(app.DefaultConfigPath())
+	configPath := app.DefaultConfigPath()
+	cfg, err := app.LoadConfig(configPath)
 	if err != nil {
 		fmt.Fprintf(stderr, "dicominbox: %v (using defaults)\n", err)
 	}
@@ -84,7 +87,7 @@ func runWindow(stderr io.Writer) int {
 	engine := app.NewEngine(cfg, log)
 	a := fyneapp.NewWithID(appID)
 	a.SetIcon(assets.Icon)
-	w := ui.NewMainWindow(a, engine)
+	w := ui.NewMainWindow(a, engine, configPath)
 	if cfg.StartListening {
 		go func() {
 			if err := engine.Start(); err != nil { // the status line shows it too
@@ -92,11 +95,42 @@ func runWindow(stderr io.Writer) int {
 			}
 		}()
 	}
+	shutdown := onceShutdown(engine, log)
+	go exitOnSignal(shutdown)
 	w.ShowAndRun()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.ShutdownTimeout))
-	defer cancel()
-	engine.Stop(ctx)
+	shutdown()
 	return 0
+}
+
+// onceShutdown returns a function that closes the engine (running
+// associations get the configured shutdown timeout) exactly once; a second
+// caller waits until the first one is done.
+func onceShutdown(engine *app.Engine, log *slog.Logger) func() {
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Duration(engine.Config().ShutdownTimeout))
+			defer cancel()
+			if err := engine.Close(ctx); err != nil {
+				log.Warn("associations aborted at exit", "err", err)
+			}
+		})
+	}
+}
+
+// exitOnSignal ends the windowed app on SIGINT/SIGTERM. Fyne quits its loop
+// on these signals by itself, but v2.7.1 can then hang in its shutdown when
+// an input event was queued at that moment; so the engine is closed here and
+// the process exits even if Fyne does not return.
+func exitOnSignal(shutdown func()) {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+	slog.Info("signal received, closing")
+	shutdown()
+	fyne.Do(func() { fyne.CurrentApp().Quit() })
+	time.Sleep(5 * time.Second)
+	os.Exit(0)
 }
 
 func runServe(args []string, stderr io.Writer) int {

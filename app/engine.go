@@ -16,19 +16,28 @@ import (
 	"github.com/dicominbox/dicominbox/store"
 )
 
-// Engine is the receiver: a storage folder and a DICOM listener, started and
-// stopped as a unit. It is safe for concurrent use.
+// Engine is the receiver: a storage folder (opened once, see storage.go)
+// and a DICOM listener that starts and stops over it. The catalog methods
+// (catalog.go) work whether the listener runs or not. It is safe for
+// concurrent use.
 type Engine struct {
-	log *slog.Logger
-	hub *Hub
+	log  *slog.Logger
+	hub  *Hub
+	refs studyRefs // study of each instance being stored, for the hub's events
 
-	mu    sync.Mutex
-	cfg   Config
-	store *store.Store
-	srv   *scp.Server
-	addr  net.Addr
-	done  chan struct{} // closed when Serve returns
-	kafka kafkaLink     // Kafka forwarding (kafka.go)
+	mu   sync.Mutex
+	cfg  Config
+	srv  *scp.Server
+	addr net.Addr
+	done chan struct{} // closed when Serve returns
+	// closing is set by Close: Start refuses from then on.
+	closing bool
+	kafka   kafkaLink // Kafka forwarding (kafka.go)
+
+	// The storage folder (storage.go), guarded by stMu.
+	stMu    sync.RWMutex
+	store   *store.Store
+	storage storageState
 
 	// view is what Running and Status report; it is read without taking mu
 	// so that the window's polling never waits behind a slow Start or Stop.
@@ -50,6 +59,7 @@ func NewEngine(cfg Config, log *slog.Logger) *Engine {
 		log = slog.Default()
 	}
 	e := &Engine{log: log, hub: NewHub(), cfg: cfg}
+	e.storage.want = cfg
 	e.setView(false, "Stopped")
 	return e
 }
@@ -64,7 +74,7 @@ func (e *Engine) Config() Config {
 	return e.cfg
 }
 
-// Start opens the storage folder and starts listening. The error says in
+// Start opens the storage folder (unless it is open) and starts listening. The error says in
 // words why it could not start (port in use, permission, bad folder); Status
 // says it too. Reporting it is the caller's job.
 func (e *Engine) Start() error {
@@ -72,6 +82,9 @@ func (e *Engine) Start() error {
 	defer e.mu.Unlock()
 	if e.srv != nil {
 		return nil
+	}
+	if e.closing {
+		return ErrClosed
 	}
 	if err := e.startLocked(); err != nil {
 		e.setView(false, "Not listening: "+err.Error())
@@ -86,18 +99,11 @@ func (e *Engine) startLocked() error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("invalid settings: %w", err)
 	}
-	st, err := store.Open(cfg.StorageDir, e.kafka.storeOptions(cfg, store.Options{
-		Logger:                    e.log,
-		Sync:                      !cfg.NoSync,
-		ImplementationClassUID:    scp.ImplementationClassUID,
-		ImplementationVersionName: scp.ImplementationVersionName,
-		DuplicatePolicy:           store.DuplicatePolicy(cfg.DuplicatePolicy),
-		SpareTempFiles:            4,
-	}))
+	st, err := e.storeForListener()
 	if err != nil {
-		return fmt.Errorf("storage folder %s: %w", cfg.StorageDir, err)
+		return err
 	}
-	h := &storeHandler{store: st, minFree: cfg.MinFreeMB << 20, log: e.log}
+	h := &storeHandler{store: st, minFree: cfg.MinFreeMB << 20, log: e.log, refs: &e.refs}
 	srv, err := scp.NewServer(scp.Config{
 		AETitle:                 cfg.AETitle,
 		AcceptAnyCalledAE:       !cfg.CheckCalledAE,
@@ -109,21 +115,20 @@ func (e *Engine) startLocked() error {
 		IdleTimeout:             time.Duration(cfg.IdleTimeout),
 		Handler:                 h,
 		Admit:                   h.admit,
-		OnEvent:                 e.hub.Publish,
+		OnEvent:                 e.publish,
 		Logger:                  e.log,
 	})
 	if err != nil {
-		st.Close()
+		e.listenerDone()
 		return err
 	}
 	addr := net.JoinHostPort(cfg.Bind, strconv.Itoa(cfg.Port))
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
-		st.Close()
+		e.listenerDone()
 		return describeListenError(cfg.Port, err)
 	}
-	e.kafka.start(st.Index(), e.hub, e.log)
-	e.store, e.srv, e.addr, e.done = st, srv, l.Addr(), make(chan struct{})
+	e.srv, e.addr, e.done = srv, l.Addr(), make(chan struct{})
 	go func(done chan struct{}) {
 		defer close(done)
 		if err := srv.Serve(l); err != nil && !errors.Is(err, scp.ErrServerClosed) {
@@ -151,11 +156,11 @@ func describeListenError(port int, err error) error {
 }
 
 // Stop stops accepting, lets running associations finish until ctx is done,
-// then aborts the rest.
+// then aborts the rest. The storage folder stays open (see Close).
 func (e *Engine) Stop(ctx context.Context) error {
 	e.mu.Lock()
-	srv, st, done := e.srv, e.store, e.done
-	e.srv, e.store = nil, nil
+	srv, done := e.srv, e.done
+	e.srv = nil
 	e.mu.Unlock()
 	if srv == nil {
 		return nil
@@ -163,10 +168,7 @@ func (e *Engine) Stop(ctx context.Context) error {
 	e.setView(true, "Stopping: waiting for running associations")
 	err := srv.Shutdown(ctx)
 	<-done
-	e.kafka.stop(e.log)
-	if cerr := st.Close(); cerr != nil {
-		e.log.Warn("closing the index", "err", cerr)
-	}
+	e.listenerDone()
 	e.setView(false, "Stopped")
 	e.log.Info("listener stopped")
 	return err
@@ -200,7 +202,9 @@ func (e *Engine) ActiveAssociations() int {
 }
 
 // Apply replaces the configuration. When the engine was running it is
-// restarted gracefully (bounded by ctx) with the new settings.
+// restarted gracefully (bounded by ctx) with the new settings. A changed
+// storage folder (or another setting the store is opened with) is reopened
+// at the next use.
 func (e *Engine) Apply(ctx context.Context, cfg Config) error {
 	if err := cfg.Validate(); err != nil {
 		return err
@@ -215,11 +219,24 @@ func (e *Engine) Apply(ctx context.Context, cfg Config) error {
 	}
 	e.mu.Lock()
 	e.cfg = cfg
+	e.wantStore(cfg)
 	e.mu.Unlock()
 	if wasRunning {
 		return e.Start()
 	}
 	return nil
+}
+
+// Close stops the listener (as Stop, bounded by ctx) and closes the storage
+// folder, for the end of the program. Every method fails with ErrClosed
+// afterwards, Start included.
+func (e *Engine) Close(ctx context.Context) error {
+	e.mu.Lock()
+	e.closing = true
+	e.mu.Unlock()
+	err := e.Stop(ctx)
+	e.closeStorage()
+	return err
 }
 
 // Kafka reports the state of Kafka forwarding. It never blocks.

@@ -25,6 +25,7 @@ type storeHandler struct {
 	store   *store.Store
 	minFree uint64 // bytes
 	log     *slog.Logger
+	refs    *studyRefs // nil: the events carry no study
 }
 
 // errDiskNearlyFull is the refusal the disk guard gives.
@@ -68,6 +69,9 @@ func (h *storeHandler) Store(ctx context.Context, req *scp.StoreRequest, data io
 		CalledAE:          req.Association.CalledAE,
 		RemoteAddr:        req.Association.RemoteAddr,
 	}, data)
+	if err == nil && h.refs != nil {
+		h.refs.put(req.Association.ID, req.SOPInstanceUID, studyRefOf(st))
+	}
 	switch {
 	case err == nil && st.Warning != "":
 		h.log.Info("stored with warning", "path", st.Path, "warning", st.Warning)

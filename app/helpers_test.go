@@ -102,8 +102,8 @@ func startEngine(t testing.TB, cfg Config) (*Engine, string) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
-		if err := e.Stop(ctx); err != nil {
-			t.Errorf("engine stop: %v", err)
+		if err := e.Close(ctx); err != nil {
+			t.Errorf("engine close: %v", err)
 		}
 	})
 	a := e.Addr()

@@ -3,8 +3,6 @@ package app
 import (
 	"sync"
 	"sync/atomic"
-
-	"github.com/dicominbox/dicominbox/scp"
 )
 
 // Hub fans engine events out to subscribers without ever blocking the
@@ -16,15 +14,15 @@ type Hub struct {
 	dropped atomic.Uint64
 }
 
-type subscriber struct{ ch chan scp.Event }
+type subscriber struct{ ch chan Event }
 
 // NewHub returns an empty hub.
 func NewHub() *Hub { return &Hub{subs: make(map[*subscriber]struct{})} }
 
 // Subscribe returns a channel with room for buffer events and a function
 // that unsubscribes and closes it.
-func (h *Hub) Subscribe(buffer int) (<-chan scp.Event, func()) {
-	s := &subscriber{ch: make(chan scp.Event, buffer)}
+func (h *Hub) Subscribe(buffer int) (<-chan Event, func()) {
+	s := &subscriber{ch: make(chan Event, buffer)}
 	h.mu.Lock()
 	h.subs[s] = struct{}{}
 	h.mu.Unlock()
@@ -40,7 +38,7 @@ func (h *Hub) Subscribe(buffer int) (<-chan scp.Event, func()) {
 }
 
 // Publish delivers e to every subscriber that has room. It never blocks.
-func (h *Hub) Publish(e scp.Event) {
+func (h *Hub) Publish(e Event) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	for s := range h.subs {

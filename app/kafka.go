@@ -125,10 +125,10 @@ func (k *kafkaLink) stop(log *slog.Logger) {
 
 // consumeLifecycle writes the lifecycle event of every association event
 // that has one into the outbox, until events is closed.
-func (k *kafkaLink) consumeLifecycle(events <-chan scp.Event, idx *index.DB, b *forward.Builder, log *slog.Logger, done chan struct{}) {
+func (k *kafkaLink) consumeLifecycle(events <-chan Event, idx *index.DB, b *forward.Builder, log *slog.Logger, done chan struct{}) {
 	defer close(done)
 	for ev := range events {
-		typ, le, ok := lifecycleOf(ev)
+		typ, le, ok := lifecycleOf(ev.Event)
 		if !ok {
 			continue
 		}

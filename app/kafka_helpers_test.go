@@ -69,8 +69,8 @@ func startKafkaEngine(t testing.TB, cfg Config, maxBackoff time.Duration, log *l
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
-		if err := e.Stop(ctx); err != nil {
-			t.Errorf("engine stop: %v", err)
+		if err := e.Close(ctx); err != nil {
+			t.Errorf("engine close: %v", err)
 		}
 	})
 	return e, e.Addr().String()

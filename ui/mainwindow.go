@@ -1,8 +1,10 @@
 // Package ui holds every Fyne widget and window of DICOM Inbox.
 //
 // Threading: Fyne runs all callbacks on one UI goroutine, and widgets are
-// changed only there. Engine calls that can block (Start, Stop) run on a
-// goroutine of their own and hand their result back with fyne.Do.
+// changed only there. Engine calls that can block (Start, Stop, SQL queries)
+// run on goroutines of their own and hand their result back with fyne.Do.
+// Engine events arrive through one event pump (pump.go) that feeds the app's
+// models and refreshes the window at most refreshRate times a second.
 //
 // This package never imports fyne.io/fyne/v2/app (only main does), so it
 // builds and tests headless with fyne.io/fyne/v2/test.
@@ -19,19 +21,9 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/dicominbox/dicominbox/app"
 	"github.com/dicominbox/dicominbox/assets"
 )
-
-// Engine is what the window needs from the receiver; app.Engine implements it.
-// Its methods are called from the UI goroutine (Running, Status) and from
-// background goroutines (Start, Stop), so it must be safe for concurrent use.
-// Running and Status must be cheap and must not block.
-type Engine interface {
-	Start() error // start listening; returns a readable error (port in use, ...)
-	Stop(ctx context.Context) error
-	Running() bool
-	Status() string // e.g. "Listening as INBOX on port 11112" / "Stopped" / the start error
-}
 
 const (
 	windowTitle = "DICOM Inbox"
@@ -40,33 +32,64 @@ const (
 	// statusPoll is how often the status line re-reads the engine, so that
 	// it stays true even when the engine changes state on its own.
 	statusPoll = time.Second
+	// refreshEvery is the event pump's coalescing period (≤ 20 refreshes/s).
+	refreshEvery = 50 * time.Millisecond
+	// searchDebounce is how long the search waits for typing to pause.
+	searchDebounce = 250 * time.Millisecond
 )
 
-// NewMainWindow builds the main window: a toolbar with a start/stop toggle,
-// a status line showing Engine.Status(), and the (for now empty) study area.
-// The caller shows it, typically with ShowAndRun.
-func NewMainWindow(a fyne.App, e Engine) fyne.Window {
-	return newMainWindow(a, e, options{poll: statusPoll}).win
+// NewMainWindow builds the main window over the engine: toolbar, status
+// line, live associations, the study list and the activity log. configPath
+// is where the settings dialog saves. The caller shows it, typically with
+// ShowAndRun, and closes the engine afterwards.
+func NewMainWindow(a fyne.App, e Engine, configPath string) fyne.Window {
+	return newMainWindow(a, e, productionOptions(configPath)).win
+}
+
+func productionOptions(configPath string) options {
+	return options{poll: statusPoll, pump: true, async: true, debounce: searchDebounce, configPath: configPath}
 }
 
 // options are the seams the tests use; NewMainWindow sets the production values.
 type options struct {
-	poll   time.Duration // status re-read interval; 0 disables polling
-	opDone func()        // if set, called on the UI goroutine after a Start/Stop result was applied
+	poll       time.Duration // status re-read interval; 0 disables polling
+	opDone     func()        // if set, called on the UI goroutine after a Start/Stop result was applied
+	pump       bool          // subscribe to the engine's events (tests call apply instead)
+	async      bool          // run queries off the UI goroutine (tests run them inline)
+	debounce   time.Duration // search debounce; 0 searches at every keystroke
+	configPath string
+	now        func() time.Time // clock; nil = time.Now
+	loc        *time.Location   // time zone of the tables; nil = time.Local
+	openFolder func(string) error
 }
 
 type mainWindow struct {
+	app    fyne.App
 	win    fyne.Window
 	engine Engine
 	opts   options
+	mon    *app.Monitor
 
-	toggle *widget.Button
-	status *widget.Label
+	toggle                                  *widget.Button
+	settingsBtn, folderBtn, echoBtn, reload *widget.Button
+	status                                  *widget.Label
+	stats                                   *statsLine
+	assocs                                  *assocView
+	studies                                 *studyView
+	activity                                *activityView
+	tabs                                    *container.AppTabs
+	statusBar                               *fyne.Container // status text and numbers
 
 	// Only touched on the UI goroutine.
 	pending    op    // the Start or Stop in flight, if any
 	lastErr    error // the error of the last Start/Stop, while it is current
 	errRunning bool  // Engine.Running() when lastErr was set; a change makes lastErr stale
+	closing    bool  // the window is being closed for good
+	// trayInstalled: a tray menu keeps the app alive without windows.
+	trayInstalled bool
+
+	stop     chan struct{} // closed when the window closes: ends the pump and the poll
+	stopOnce sync.Once
 }
 
 // op is a Start or Stop handed to the engine.
@@ -79,35 +102,63 @@ const (
 )
 
 func newMainWindow(a fyne.App, e Engine, opts options) *mainWindow {
+	if opts.now == nil {
+		opts.now = time.Now
+	}
+	if opts.loc == nil {
+		opts.loc = time.Local
+	}
+	if opts.openFolder == nil {
+		opts.openFolder = openFolder
+	}
 	w := &mainWindow{
+		app:    a,
 		win:    a.NewWindow(windowTitle),
 		engine: e,
 		opts:   opts,
+		mon:    app.NewMonitor(e.Config()),
+		stop:   make(chan struct{}),
 	}
 
-	w.toggle = widget.NewButton("", w.onToggle)
 	w.status = widget.NewLabel("")
 	w.status.Wrapping = fyne.TextWrapWord // errors can be long; never hide them
+	w.stats = newStatsLine(w)
+	w.assocs = newAssocView(w)
+	w.studies = newStudyView(w)
+	w.activity = newActivityView(w)
 
-	// A row of labelled buttons: a widget.Toolbar squeezes items to icon size.
-	toolbar := container.NewVBox(container.NewHBox(w.toggle), widget.NewSeparator())
-	placeholder := container.NewCenter(widget.NewLabelWithStyle(
-		"Studies will appear here as they arrive.",
-		fyne.TextAlignCenter, fyne.TextStyle{Italic: true}))
-	statusLine := container.NewVBox(widget.NewSeparator(), w.status)
+	toolbar := container.NewVBox(w.newToolbar(), widget.NewSeparator())
+	w.statusBar = container.NewBorder(nil, nil, nil, w.stats.label, w.status)
+	statusLine := container.NewVBox(widget.NewSeparator(), w.statusBar)
+	w.tabs = container.NewAppTabs(
+		container.NewTabItemWithIcon("Associations", theme.ComputerIcon(), w.assocs.content),
+		container.NewTabItemWithIcon("Activity", theme.ListIcon(), w.activity.content),
+	)
+	split := container.NewVSplit(w.studies.content, w.tabs)
+	split.Offset = 0.62
 
 	w.refresh() // before SetContent, so the first layout sees the real texts
-	w.win.SetContent(container.NewBorder(toolbar, statusLine, nil, nil, placeholder))
+	w.win.SetContent(container.NewBorder(toolbar, statusLine, nil, nil, split))
 	w.win.SetIcon(assets.Icon)
 	w.win.Resize(fyne.NewSize(1280, 800))
+	w.addShortcuts()
+	w.win.SetCloseIntercept(w.requestClose)
+	w.win.SetOnClosed(w.closed)
+	w.setupTray()
 
+	w.studies.reload()
+	w.stats.reload()
+	if opts.pump {
+		go w.runPump(w.stop)
+	}
 	if opts.poll > 0 {
-		done := make(chan struct{})
-		go w.pollStatus(opts.poll, done)
-		w.win.SetOnClosed(sync.OnceFunc(func() { close(done) }))
+		go w.pollStatus(opts.poll, w.stop)
 	}
 	return w
 }
+
+// closed runs when the window is gone: the pump and the poll end.
+func (w *mainWindow) closed() { w.stopOnce.Do(func() { close(w.stop) }) }
 
 // onToggle runs on the UI goroutine when the start/stop button is tapped.
 func (w *mainWindow) onToggle() {
@@ -142,7 +193,8 @@ func (w *mainWindow) onToggle() {
 	}()
 }
 
-// pollStatus keeps the toggle and status line in step with the engine until done closes.
+// pollStatus keeps the toggle, the status line and the numbers in step with
+// the engine until done closes.
 func (w *mainWindow) pollStatus(every time.Duration, done <-chan struct{}) {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -151,7 +203,10 @@ func (w *mainWindow) pollStatus(every time.Duration, done <-chan struct{}) {
 		case <-done:
 			return
 		case <-t.C:
-			fyne.Do(w.refresh)
+			fyne.Do(func() {
+				w.refresh()
+				w.stats.reload()
+			})
 		}
 	}
 }
@@ -178,7 +233,7 @@ func (w *mainWindow) refresh() {
 		w.lastErr = nil // the engine moved on (e.g. restarted by the app)
 	}
 	importance := widget.MediumImportance
-	if w.lastErr != nil {
+	if w.lastErr != nil || strings.HasPrefix(w.engine.Status(), "Not listening") {
 		importance = widget.DangerImportance
 	}
 	text := w.statusText()
@@ -186,6 +241,7 @@ func (w *mainWindow) refresh() {
 		w.status.Importance = importance
 		w.status.SetText(text) // refreshes, also for an importance-only change
 	}
+	w.stats.show()
 }
 
 func (w *mainWindow) setToggle(text string, icon fyne.Resource, importance widget.Importance) {
@@ -208,4 +264,17 @@ func (w *mainWindow) statusText() string {
 		return w.lastErr.Error()
 	}
 	return s + ": " + w.lastErr.Error()
+}
+
+// background runs work off the UI goroutine and then its result on it
+// (inline, in order, when the options say so: the tests).
+func (w *mainWindow) background(work func() (apply func())) {
+	if !w.opts.async {
+		work()()
+		return
+	}
+	go func() {
+		apply := work()
+		fyne.Do(apply)
+	}()
 }

@@ -17,18 +17,21 @@ const listening = "Listening as INBOX on port 11112"
 // fakeEngine is a scripted Engine. Start and Stop run on the window's
 // background goroutine, so all state sits behind a mutex.
 type fakeEngine struct {
-	mu       sync.Mutex
-	running  bool
-	status   string
-	startErr error         // returned by Start
-	gate     chan struct{} // if non-nil, Start blocks until it is closed
-	started  chan struct{} // if non-nil, receives once Start has been entered
-	starts   int
-	stops    int
-	deadline bool // the last Stop context had a deadline
+	*catalogStub // everything but Start/Stop/Running/Status
+	mu           sync.Mutex
+	running      bool
+	status       string
+	startErr     error         // returned by Start
+	gate         chan struct{} // if non-nil, Start blocks until it is closed
+	started      chan struct{} // if non-nil, receives once Start has been entered
+	starts       int
+	stops        int
+	deadline     bool // the last Stop context had a deadline
 }
 
-func newFakeEngine() *fakeEngine { return &fakeEngine{status: "Stopped"} }
+func newFakeEngine() *fakeEngine {
+	return &fakeEngine{status: "Stopped", catalogStub: newCatalogStub()}
+}
 
 func (f *fakeEngine) Start() error {
 	f.mu.Lock()
@@ -86,8 +89,14 @@ func newTestWindow(t *testing.T, e Engine) (*mainWindow, <-chan struct{}) {
 	t.Helper()
 	a := test.NewTempApp(t)
 	done := make(chan struct{}, 1)
-	w := newMainWindow(a, e, options{opDone: func() { done <- struct{}{} }})
-	t.Cleanup(w.win.Close)
+	w := newMainWindow(a, e, testOptions(func() { done <- struct{}{} }))
+	t.Cleanup(func() {
+		select {
+		case <-w.stop: // the test closed it (the test driver panics on a second Close)
+		default:
+			w.win.Close()
+		}
+	})
 	return w, done
 }
 
@@ -124,7 +133,7 @@ func TestWindowSetup(t *testing.T) {
 		t.Errorf("status = %q, want Stopped", w.status.Text)
 	}
 	if !strings.Contains(test.RenderObjectToMarkup(w.win.Content()), "Studies will appear here") {
-		t.Error("placeholder text missing")
+		t.Error("empty study list text missing")
 	}
 }
 
@@ -266,11 +275,25 @@ func TestStaleErrorClearsWhenEngineRecovers(t *testing.T) {
 
 func TestNewMainWindow(t *testing.T) {
 	e := newFakeEngine()
-	w := NewMainWindow(test.NewTempApp(t), e)
+	opts := productionOptions("/x/config.json")
+	if opts.poll != statusPoll || !opts.pump || !opts.async || opts.debounce != searchDebounce || opts.configPath != "/x/config.json" {
+		t.Errorf("production options: %+v", opts)
+	}
+	// As NewMainWindow builds it, but with the queries inline: a query
+	// goroutine's fyne.Do runs inline in the test driver and would race
+	// with this goroutine.
+	opts.async = false
+	mw := newMainWindow(test.NewTempApp(t), e, opts)
+	w := mw.win
 	if w.Title() != "DICOM Inbox" {
 		t.Errorf("title = %q", w.Title())
 	}
-	w.Close() // stops the status poll
+	w.Close() // stops the status poll and the event pump
+	select {
+	case <-mw.stop:
+	default:
+		t.Error("closing the window did not stop the poll and the pump")
+	}
 	if starts, stops := e.counts(); starts != 0 || stops != 0 {
 		t.Errorf("building the window called Start %d / Stop %d times", starts, stops)
 	}

@@ -1,0 +1,87 @@
+package app
+
+import (
+	"context"
+	"time"
+)
+
+// ActivityLogSize is how many entries the activity log keeps.
+const ActivityLogSize = 2000
+
+// Monitor bundles the models the window shows, all fed from the hub's
+// events: the live associations, the studies being received and the
+// activity log. Whoever subscribes to the hub calls Apply for every event
+// and Tick now and then (the window's event pump does both); the models are
+// safe to read from any goroutine.
+type Monitor struct {
+	Assocs  *AssocTracker
+	Studies *StudyTracker
+	Log     *ActivityLog
+}
+
+// NewMonitor returns empty models configured from cfg.
+func NewMonitor(cfg Config) *Monitor {
+	hist := time.Duration(cfg.AssociationHistory)
+	return &Monitor{
+		Assocs:  NewAssocTracker(hist),
+		Studies: NewStudyTracker(time.Duration(cfg.StudyCompleteAfter), hist),
+		Log:     NewActivityLog(ActivityLogSize),
+	}
+}
+
+// Configure applies changed settings (history and idle times).
+func (m *Monitor) Configure(cfg Config) {
+	hist := time.Duration(cfg.AssociationHistory)
+	m.Assocs.SetHistory(hist)
+	m.Studies.SetTimes(time.Duration(cfg.StudyCompleteAfter), hist)
+}
+
+// Apply feeds one event to every model.
+func (m *Monitor) Apply(ev Event) {
+	m.Assocs.Apply(ev)
+	m.Studies.Apply(ev)
+	m.Log.Apply(ev)
+}
+
+// Tick completes the studies that went quiet, logs them, and returns them.
+func (m *Monitor) Tick(now time.Time) []StudyProgress {
+	done := m.Studies.Tick(now)
+	for _, s := range done {
+		m.Log.Add(now, 0, "Study complete: "+describeStudy(s))
+	}
+	return done
+}
+
+func describeStudy(s StudyProgress) string {
+	who := s.PatientName
+	if who == "" {
+		who = s.PatientID
+	}
+	if s.Description != "" {
+		who += " — " + s.Description
+	}
+	return who + ", " + plural(s.Instances, "instance") + " from " + s.CallingAE
+}
+
+// Stats are the numbers of the window's status line.
+type Stats struct {
+	InstancesToday int
+	// FreeBytes is the free space of the storage disk; FreeErr says why it
+	// is unknown.
+	FreeBytes uint64
+	FreeErr   error
+	Active    int
+	Kafka     KafkaState
+}
+
+// Stats reads the status-line numbers: instances received since local
+// midnight (from the index), free disk space, active associations and the
+// Kafka state. It queries SQLite: call it off the UI goroutine.
+func (e *Engine) Stats(ctx context.Context, now time.Time) (Stats, error) {
+	s := Stats{Active: e.ActiveAssociations(), Kafka: e.Kafka()}
+	s.FreeBytes, s.FreeErr = e.FreeBytes()
+	y, m, d := now.Date()
+	n, err := e.InstancesSince(ctx, time.Date(y, m, d, 0, 0, 0, 0, now.Location()))
+	s.InstancesToday = n
+	return s, err
+}

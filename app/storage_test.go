@@ -1,0 +1,138 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dicominbox/dicominbox/store/index"
+)
+
+// The catalog works before the first Start, while running, after Stop, and
+// follows a storage folder changed by Apply; Close ends it.
+func TestCatalogWithoutListener(t *testing.T) {
+	storescu := requireTool(t, "storescu")
+	cfg := testConfig(t)
+	e := NewEngine(cfg, testLogger(t, 0))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	if rows, total, err := e.Studies(ctx, index.StudyQuery{}); err != nil || total != 0 || len(rows) != 0 {
+		t.Fatalf("studies before any start: %v rows, total %d, err %v", len(rows), total, err)
+	}
+	if e.StorageDir() != cfg.StorageDir {
+		t.Errorf("StorageDir = %q, want %q", e.StorageDir(), cfg.StorageDir)
+	}
+	if err := e.Start(); err != nil {
+		t.Fatal(err)
+	}
+	files := loadCorpus(t)
+	var ct corpusFile
+	for _, f := range files {
+		if f.Name == "01_ct_implicit_le.dcm" {
+			ct = f
+		}
+	}
+	out, err := runCmd(t, dcmtkTimeout, storescu, "-v", "-aec", "INBOX", "-aet", "MODALITY", "127.0.0.1", portOf(t, e.Addr().String()), ct.Path)
+	checkStorescuOutput(t, out, err, 1)
+	if err := e.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	rows, total, err := e.Studies(ctx, index.StudyQuery{})
+	if err != nil || total != 1 || rows[0].StudyInstanceUID != ct.StudyInstanceUID {
+		t.Fatalf("studies after stop: %+v, total %d, err %v", rows, total, err)
+	}
+	series, err := e.Series(ctx, ct.StudyInstanceUID)
+	if err != nil || len(series) != 1 {
+		t.Fatalf("series: %+v, %v", series, err)
+	}
+	ins, err := e.Instances(ctx, series[0].SeriesInstanceUID)
+	if err != nil || len(ins) != 1 || ins[0].SOPInstanceUID != ct.SOPInstanceUID {
+		t.Fatalf("instances: %+v, %v", ins, err)
+	}
+	dir, err := e.StudyFolder(ctx, ct.StudyInstanceUID)
+	if err != nil || !strings.HasPrefix(dir, cfg.StorageDir+string(filepath.Separator)) {
+		t.Fatalf("study folder %q, %v", dir, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, filepath.Base(filepath.Dir(ins[0].Path)), filepath.Base(ins[0].Path))); err != nil {
+		t.Errorf("the instance is not under the study folder: %v", err)
+	}
+	if _, err := e.StudyFolder(ctx, "1.2.3.4"); !errors.Is(err, ErrStudyNotFound) {
+		t.Errorf("folder of an unknown study: %v", err)
+	}
+	if n, err := e.InstancesSince(ctx, time.Now().Add(-time.Hour)); err != nil || n != 1 {
+		t.Errorf("InstancesSince = %d, %v; want 1", n, err)
+	}
+	if n, err := e.DeleteStudy(ctx, ct.StudyInstanceUID); err != nil || n != 1 {
+		t.Fatalf("delete: %d, %v", n, err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("study folder still there after delete: %v", err)
+	}
+	if _, total, _ := e.Studies(ctx, index.StudyQuery{}); total != 0 {
+		t.Errorf("%d studies after delete", total)
+	}
+
+	// A new storage folder is used at once, listener or not.
+	cfg2 := cfg
+	cfg2.StorageDir = filepath.Join(t.TempDir(), "second")
+	if err := e.Apply(ctx, cfg2); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.Studies(ctx, index.StudyQuery{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(cfg2.StorageDir, "index.db")); err != nil {
+		t.Errorf("the new storage folder was not opened: %v", err)
+	}
+
+	if err := e.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.Studies(ctx, index.StudyQuery{}); !errors.Is(err, ErrClosed) {
+		t.Errorf("studies after Close: %v, want ErrClosed", err)
+	}
+	if err := e.Start(); !errors.Is(err, ErrClosed) {
+		t.Errorf("Start after Close: %v, want ErrClosed", err)
+	}
+}
+
+// Stored instances reach the hub with their study.
+func TestEventsCarryStudy(t *testing.T) {
+	storescu := requireTool(t, "storescu")
+	e, addr := startEngine(t, testConfig(t))
+	events, unsub := e.Events().Subscribe(256)
+	defer unsub()
+	var f corpusFile
+	for _, c := range loadCorpus(t) {
+		if c.Name == "01_ct_implicit_le.dcm" {
+			f = c
+		}
+	}
+	out, err := runCmd(t, dcmtkTimeout, storescu, "-v", "-aec", "INBOX", "-aet", "MODALITY", "127.0.0.1", portOf(t, addr), f.Path)
+	checkStorescuOutput(t, out, err, 1)
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case ev := <-events:
+			if ev.Kind.String() != "instance-stored" {
+				if ev.Study != nil {
+					t.Errorf("%v event carries a study", ev.Kind)
+				}
+				continue
+			}
+			if ev.Study == nil || ev.Study.StudyInstanceUID != f.StudyInstanceUID || ev.Study.PatientID != f.PatientID ||
+				ev.Study.Modality != deref(f.Expected.Modality) || ev.Study.PatientName != deref(f.Expected.PatientName) {
+				t.Fatalf("stored event study = %+v, want study %s of %s", ev.Study, f.StudyInstanceUID, f.PatientID)
+			}
+			return
+		case <-deadline:
+			t.Fatal("no instance-stored event")
+		}
+	}
+}

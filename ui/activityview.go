@@ -1,0 +1,108 @@
+package ui
+
+import (
+	"log/slog"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/dicominbox/dicominbox/app"
+)
+
+// activityView is the activity log with a level filter.
+type activityView struct {
+	w       *mainWindow
+	filter  *widget.Select
+	list    *widget.List
+	content fyne.CanvasObject
+	entries []app.LogEntry
+	min     slog.Level
+	version uint64 // of the log when entries were read
+}
+
+var levelChoices = []struct {
+	name  string
+	level slog.Level
+}{{"All events", slog.LevelInfo}, {"Warnings and errors", slog.LevelWarn}, {"Errors only", slog.LevelError}}
+
+func newActivityView(w *mainWindow) *activityView {
+	v := &activityView{w: w, min: slog.LevelInfo}
+	names := make([]string, len(levelChoices))
+	for i, c := range levelChoices {
+		names[i] = c.name
+	}
+	v.filter = widget.NewSelect(names, func(s string) {
+		for _, c := range levelChoices {
+			if c.name == s {
+				v.setLevel(c.level)
+			}
+		}
+	})
+	v.filter.SetSelectedIndex(0)
+	v.list = widget.NewList(
+		func() int { return len(v.entries) },
+		func() fyne.CanvasObject {
+			return container.NewBorder(nil, nil, container.NewHBox(widget.NewLabel("00:00:00"), widget.NewLabel("ERROR")), nil,
+				widget.NewLabel(""))
+		},
+		func(i widget.ListItemID, o fyne.CanvasObject) {
+			if i >= len(v.entries) {
+				return
+			}
+			e := v.entries[i]
+			c := o.(*fyne.Container)
+			text := c.Objects[0].(*widget.Label)
+			left := c.Objects[1].(*fyne.Container)
+			left.Objects[0].(*widget.Label).SetText(e.Time.In(w.opts.loc).Format("15:04:05"))
+			lvl := left.Objects[1].(*widget.Label)
+			lvl.Importance = levelImportance(e.Level)
+			lvl.SetText(levelName(e.Level))
+			text.Truncation = fyne.TextTruncateEllipsis
+			text.SetText(e.Text)
+		})
+	top := container.NewBorder(nil, nil, widget.NewLabel("Show:"), nil, v.filter)
+	v.content = container.NewBorder(top, nil, nil, nil, v.list)
+	return v
+}
+
+func levelName(l slog.Level) string {
+	switch {
+	case l >= slog.LevelError:
+		return "ERROR"
+	case l >= slog.LevelWarn:
+		return "WARN"
+	}
+	return "INFO"
+}
+
+func levelImportance(l slog.Level) widget.Importance {
+	switch {
+	case l >= slog.LevelError:
+		return widget.DangerImportance
+	case l >= slog.LevelWarn:
+		return widget.WarningImportance
+	}
+	return widget.LowImportance
+}
+
+// setLevel changes the filter and re-reads the log.
+func (v *activityView) setLevel(l slog.Level) {
+	v.min = l
+	v.version = ^uint64(0)
+	v.update()
+}
+
+// update re-reads the log when it changed. UI goroutine only.
+func (v *activityView) update() {
+	if v.list == nil {
+		return
+	}
+	ver := v.w.mon.Log.Version()
+	if ver == v.version {
+		return
+	}
+	v.version = ver
+	v.entries = v.w.mon.Log.Entries(v.min)
+	v.list.Refresh()
+}

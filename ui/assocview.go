@@ -1,0 +1,125 @@
+package ui
+
+import (
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/dicominbox/dicominbox/app"
+)
+
+// assocView is the live association list: one row per association, newest
+// first, finished ones kept for the configured history.
+type assocView struct {
+	w       *mainWindow
+	table   *widget.Table
+	empty   *widget.Label
+	content fyne.CanvasObject
+	rows    []app.AssocRow
+	now     time.Time
+}
+
+var assocColumns = []struct {
+	title string
+	width float32
+}{
+	{"Calling AE", 120}, {"Called AE", 100}, {"Peer", 140}, {"State", 300}, {"Instances", 75},
+	{"Received", 85}, {"Throughput", 95}, {"Duration", 80}, {"Last error", 260},
+}
+
+func newAssocView(w *mainWindow) *assocView {
+	v := &assocView{w: w}
+	v.table = widget.NewTable(
+		func() (int, int) { return len(v.rows), len(assocColumns) },
+		func() fyne.CanvasObject { return widget.NewLabel("") },
+		func(id widget.TableCellID, o fyne.CanvasObject) {
+			l := o.(*widget.Label)
+			l.Truncation = fyne.TextTruncateEllipsis
+			if id.Row >= len(v.rows) {
+				l.SetText("")
+				return
+			}
+			r := v.rows[id.Row]
+			text, imp := v.cell(r, id.Col)
+			if l.Text != text || l.Importance != imp {
+				l.Importance = imp
+				l.SetText(text)
+			}
+		})
+	v.table.ShowHeaderRow = true
+	v.table.CreateHeader = func() fyne.CanvasObject {
+		return widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	}
+	v.table.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
+		if id.Col >= 0 && id.Col < len(assocColumns) {
+			o.(*widget.Label).SetText(assocColumns[id.Col].title)
+		}
+	}
+	for i, c := range assocColumns {
+		v.table.SetColumnWidth(i, c.width)
+	}
+	v.empty = widget.NewLabelWithStyle("No associations yet. Senders appear here as they connect.",
+		fyne.TextAlignCenter, fyne.TextStyle{Italic: true})
+	v.content = container.NewStack(v.table, container.NewCenter(v.empty))
+	return v
+}
+
+// cell is the text and style of one cell.
+func (v *assocView) cell(r app.AssocRow, col int) (string, widget.Importance) {
+	switch col {
+	case 0:
+		return r.CallingAE, widget.MediumImportance
+	case 1:
+		return r.CalledAE, widget.MediumImportance
+	case 2:
+		return r.Peer, widget.MediumImportance
+	case 3:
+		s := r.State.String()
+		if r.Reason != "" {
+			s += ": " + r.Reason
+		}
+		switch r.State {
+		case app.AssocRejected, app.AssocAborted:
+			return s, widget.WarningImportance
+		case app.AssocReceiving, app.AssocNegotiating:
+			return s, widget.HighImportance
+		}
+		return s, widget.MediumImportance
+	case 4:
+		return groupThousands(r.Instances), widget.MediumImportance
+	case 5:
+		return app.HumanBytes(r.Bytes), widget.MediumImportance
+	case 6:
+		return rate(r.Throughput(v.now)), widget.MediumImportance
+	case 7:
+		return shortDuration(r.Duration(v.now)), widget.MediumImportance
+	case 8:
+		if r.LastError != "" {
+			return r.LastError, widget.DangerImportance
+		}
+	}
+	return "", widget.MediumImportance
+}
+
+// update re-reads the tracker. UI goroutine only.
+func (v *assocView) update(now time.Time) {
+	v.now = now
+	v.rows = v.w.mon.Assocs.Rows(now)
+	if len(v.rows) == 0 {
+		v.empty.Show()
+	} else {
+		v.empty.Hide()
+	}
+	v.table.Refresh()
+}
+
+// rowText returns the cells of row i as text (tests).
+func (v *assocView) rowText(i int) []string {
+	out := make([]string, len(assocColumns))
+	for c := range assocColumns {
+		out[c], _ = v.cell(v.rows[i], c)
+	}
+	return out
+}

@@ -1,0 +1,37 @@
+package ui
+
+import (
+	"context"
+	"time"
+
+	"github.com/dicominbox/dicominbox/app"
+	"github.com/dicominbox/dicominbox/store/index"
+)
+
+// Engine is what the window needs from the receiver; *app.Engine implements
+// it. It must be safe for concurrent use. Running, Status, Config, Kafka,
+// ActiveAssociations and StorageDir are cheap and never block: the UI
+// goroutine calls them. Everything else may wait (SQL, network, draining
+// associations) and is called only off the UI goroutine.
+type Engine interface {
+	Start() error // start listening; returns a readable error (port in use, ...)
+	Stop(ctx context.Context) error
+	Running() bool
+	Status() string // e.g. "Listening as INBOX on port 11112" / "Stopped" / the start error
+	Config() app.Config
+	Apply(ctx context.Context, cfg app.Config) error
+	Events() *app.Hub
+	Kafka() app.KafkaState
+	ActiveAssociations() int
+	StorageDir() string
+	Stats(ctx context.Context, now time.Time) (app.Stats, error)
+	PublishStudyComplete(ctx context.Context, s app.StudyComplete) error
+
+	Studies(ctx context.Context, q index.StudyQuery) ([]index.Study, int, error)
+	Series(ctx context.Context, studyUID string) ([]index.Series, error)
+	Instances(ctx context.Context, seriesUID string) ([]index.Instance, error)
+	DeleteStudy(ctx context.Context, studyUID string) (int, error)
+	StudyFolder(ctx context.Context, studyUID string) (string, error)
+}
+
+var _ Engine = (*app.Engine)(nil)

@@ -1,0 +1,136 @@
+package ui
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"fyne.io/fyne/v2"
+
+	"github.com/dicominbox/dicominbox/app"
+	"github.com/dicominbox/dicominbox/scp"
+)
+
+// pumpBuffer is the room of the pump's hub subscription: events beyond it
+// are dropped by the hub (never blocking the network) and counted.
+const pumpBuffer = 4096
+
+// runPump is the window's one event pump: it feeds every hub event to the
+// models at once, and at most every refreshEvery hands one coalesced
+// refresh to the UI goroutine. It also ticks the study tracker so that quiet
+// studies complete. It returns when done closes.
+func (w *mainWindow) runPump(done <-chan struct{}) {
+	events, unsub := w.engine.Events().Subscribe(pumpBuffer)
+	defer unsub()
+	t := time.NewTicker(refreshEvery)
+	defer t.Stop()
+	var u liveUpdate
+	dirty := false
+	idle := 0
+	for {
+		select {
+		case <-done:
+			return
+		case ev, ok := <-events:
+			if !ok {
+				return
+			}
+			w.mon.Apply(ev)
+			u.note(ev)
+			dirty = true
+		case <-t.C:
+			now := w.opts.now()
+			completed := w.mon.Tick(now)
+			idle++
+			// Rates and durations move while anything runs: refresh once a
+			// second even without events then.
+			if !dirty && len(completed) == 0 && (idle < int(time.Second/refreshEvery) ||
+				w.mon.Assocs.Active() == 0 && w.mon.Studies.Receiving() == 0) {
+				continue
+			}
+			send := u
+			send.completed = completed
+			u, dirty, idle = liveUpdate{}, false, 0
+			fyne.Do(func() { w.refreshLive(now, &send) })
+		}
+	}
+}
+
+// liveUpdate is what changed since the last refresh.
+type liveUpdate struct {
+	stored    bool // an instance was stored: the study list and counts change
+	assocEnd  bool // an association ended
+	completed []app.StudyProgress
+}
+
+func (u *liveUpdate) note(ev app.Event) {
+	switch ev.Kind {
+	case scp.InstanceStored:
+		u.stored = true
+	case scp.AssociationReleased, scp.AssociationAborted, scp.AssociationRejected:
+		u.assocEnd = true
+	}
+}
+
+// apply feeds one event to the models and refreshes the window at once. It
+// is what the tests call on the UI (test) goroutine instead of the pump.
+func (w *mainWindow) apply(ev app.Event) {
+	w.mon.Apply(ev)
+	var u liveUpdate
+	u.note(ev)
+	w.refreshLive(w.opts.now(), &u)
+}
+
+// tick completes the studies that went quiet at now and refreshes (tests).
+func (w *mainWindow) tick(now time.Time) {
+	w.refreshLive(now, &liveUpdate{completed: w.mon.Tick(now)})
+}
+
+// refreshLive renders the models: associations, study progress, activity
+// log, status line; reloads the study page when instances arrived; and
+// announces completed studies. UI goroutine only; u may be nil.
+func (w *mainWindow) refreshLive(now time.Time, u *liveUpdate) {
+	w.assocs.update(now)
+	w.activity.update()
+	w.refresh()
+	if u == nil {
+		w.studies.showProgress(now)
+		return
+	}
+	if u.stored || len(u.completed) > 0 {
+		w.studies.reload()
+		w.stats.reload()
+	}
+	w.studies.showProgress(now)
+	for _, s := range u.completed {
+		w.studyCompleted(s)
+	}
+}
+
+// studyCompleted notifies the desktop and queues the Kafka lifecycle event.
+func (w *mainWindow) studyCompleted(s app.StudyProgress) {
+	cfg := w.engine.Config()
+	if cfg.NotifyStudyComplete {
+		w.app.SendNotification(fyne.NewNotification("Study received", studyLine(s)))
+	}
+	ev := s.Completed()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := w.engine.PublishStudyComplete(ctx, ev); err != nil {
+			slog.Warn("study-complete event not queued", "study", ev.StudyInstanceUID, "err", err)
+		}
+	}()
+}
+
+// studyLine describes a study in one line for a notification.
+func studyLine(s app.StudyProgress) string {
+	who := personName(s.PatientName)
+	if who == "" {
+		who = s.PatientID
+	}
+	if s.Description != "" {
+		who += " — " + s.Description
+	}
+	return who + ": " + plural(s.Instances, "instance", "instances") + " from " + s.CallingAE
+}
