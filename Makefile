@@ -31,7 +31,7 @@ FUZZTIME ?= 2m
 # Debian packages. libc6-dev and xauth are only Recommends of gcc and xvfb, which
 # --no-install-recommends skips, yet cgo needs the C headers and xvfb-run needs xauth.
 RUN_PKGS := gcc libc6-dev pkg-config libgl1-mesa-dev xorg-dev libxkbcommon-dev
-TEST_PKGS := $(RUN_PKGS) dcmtk xvfb xauth sqlite3 python3-pydicom python3-numpy imagemagick time procps
+TEST_PKGS := $(RUN_PKGS) dcmtk xvfb xauth sqlite3 python3-pydicom python3-numpy imagemagick time procps xdotool fonts-wqy-microhei
 
 # tools/deps.sh runs apt-get update at most once per make invocation: it leaves this
 # stamp, named after this make process, the first time it updates.

@@ -6,7 +6,8 @@
 # Environment:
 #   BENCH_REPS=3          repetitions per case and receiver; the median is reported
 #   BENCH_QUICK=1         small workloads (100 CT, 4 multi-frame, 500 tiny, 50 Nagle)
-#   BENCH_CASES="a b c d e"                            subset of cases to run
+#   BENCH_CASES="a b c d e w"                          subset of cases to run (w: the CT workload
+#                         with the window open under Xvfb vs headless serve, tools/benchwindow.sh)
 #   BENCH_RECEIVERS="ours ours-nosync ours-kafka storescp storescp-fork"   subset of receivers
 #                         (ours-kafka: dicominbox forwarding to Kafka, see tools/bench_kafka.sh)
 #   BENCH_BIN=path        use this dicominbox binary (default: build build/dicominbox first)
@@ -20,7 +21,10 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 REPS=${BENCH_REPS:-3}
 QUICK=${BENCH_QUICK:-0}
-CASES=${BENCH_CASES:-a b c d e}
+CASES=${BENCH_CASES:-a b c d e w}
+# Case w (window open) is run by tools/benchwindow.sh after the others, its table appended.
+WINDOW_CASE=0
+if [[ " $CASES " == *" w "* ]]; then WINDOW_CASE=1 CASES=$(tr ' ' '\n' <<<"$CASES" | grep -vx w | xargs || true); fi
 RECEIVERS=${BENCH_RECEIVERS:-ours ours-nosync ours-kafka storescp storescp-fork}
 PAUSE=${BENCH_PAUSE:-3}
 NEXT_PORT=${BENCH_PORT:-11200}
@@ -294,13 +298,12 @@ report() {
 
 main() {
     local cs recv rep i list
-    [[ ${1:-} == -h || ${1:-} == --help ]] && { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
+    [[ ${1:-} == -h || ${1:-} == --help ]] && { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
     for cs in $CASES; do case_spec "$cs" >/dev/null; done
     for recv in $RECEIVERS; do receiver_label "$recv" >/dev/null; done
     [[ $(tr ' ' '\n' <<<"$CASES $RECEIVERS" | grep . | sort | uniq -d) == "" ]] || die "a case or receiver is listed twice"
     check_tools
-    prepare_data
-    check_space
+    if [[ -n $CASES ]]; then prepare_data; check_space; fi
     rm -rf "$OUT" "$RUNS" && mkdir -p "$OUT/logs" "$RUNS"
     kafka_setup
     LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -313,7 +316,10 @@ main() {
         done
     done
     rm -rf "$RUNS"
-    { report; kafka_report; } | tee "$OUT/results.md"
+    if [[ -n $CASES ]]; then { report; kafka_report; } | tee "$OUT/results.md"; else : >"$OUT/results.md"; fi
+    if (( WINDOW_CASE )); then
+        { echo; BENCH_BIN=$BIN BENCH_PAUSE=$PAUSE BENCH_QUICK=$QUICK tools/benchwindow.sh; } | tee -a "$OUT/results.md"
+    fi
     log "results: $OUT/results.md, raw runs: $OUT/runs.tsv"
 }
 

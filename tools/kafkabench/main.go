@@ -137,7 +137,7 @@ func latency(args []string) error {
 	if err := e.Start(); err != nil {
 		return err
 	}
-	defer e.Stop(context.Background())
+	defer e.Close(context.Background())
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
