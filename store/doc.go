@@ -32,6 +32,14 @@
 // directory share one directory fsync that starts after all their renames.
 // Options.Sync=false skips every fsync (tests, benchmarks).
 //
+// The instance's index row is committed at the same time: it is queued
+// before the file fsync and waited for after the directory fsync (when a
+// file is already stored at the target path, before the rename, whose
+// outcome then depends on the row). Ingest returns success only when both
+// are done; after a crash in between, the reconcile at Open removes a row
+// whose file is not in the tree and indexes a file that has no row.
+// Ingests of one SOP Instance UID take turns.
+//
 // # Duplicates
 //
 // A second instance with the same SOP Instance UID (same path) replaces the

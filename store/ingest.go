@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/dicominbox/dicominbox/store/index"
 )
 
 // Instance describes one received instance as the network layer knows it
@@ -124,23 +126,33 @@ func (s *Store) Ingest(ctx context.Context, in Instance, data io.Reader) (Stored
 		return Stored{}, fmt.Errorf("store %s: %w", id, err)
 	}
 
-	// The fsync of the file and the commit of its index row run at the same
-	// time; the file is renamed into the tree only when both are done. A
-	// crash in between leaves a row whose file is not in the tree, which the
-	// reconcile at start removes (and the temp file in .incoming with it):
-	// the index never points at a file that is not durable.
-	synced := make(chan error, 1)
+	// Ingests of one SOP Instance UID take turns: each decides from the
+	// index row and the file it finds, and must not find them half-changed
+	// by another (one sender retrying on two associations).
+	unlock := s.sopLocks.lock(id)
+	defer unlock()
+
+	// The file and its index row go to disk side by side. The Put is queued
+	// first and waited for last: while the writer goroutine runs the
+	// transaction, this goroutine fsyncs the file and, when nothing is
+	// stored at the target path yet (the usual case), also renames it into
+	// the tree and fsyncs the folder. The response waits for both, so what
+	// is answered as stored is durable either way; a crash in between
+	// leaves a row without its file or a file without its row, and the
+	// reconcile at start removes the one or indexes the other. When a file
+	// is already stored at the target path, the row's outcome (identical
+	// copy, keep policy) decides whether it may be replaced, so the rename
+	// waits for the commit.
+	put := s.idx.PutAsync(ctx, record(hdr, in, rel, metaLen+n, hash, fi.ModTime().UnixNano()))
+	var serr error
 	if s.opt.Sync {
-		if err := s.fault("sync"); err != nil {
-			synced <- err
-		} else {
-			go func() { synced <- t.f.Sync() }()
-		}
-	} else {
-		synced <- nil
+		serr = s.do("sync", t.f.Sync)
 	}
-	out, perr := s.idx.Put(ctx, record(hdr, in, rel, metaLen+n, hash, fi.ModTime().UnixNano()))
-	serr := <-synced
+	_, statErr := os.Lstat(abs)
+	if serr == nil && errors.Is(statErr, fs.ErrNotExist) {
+		return s.placeFirst(id, put, t, abs, rel, comps, hdr, in, warning, metaLen, n, start)
+	}
+	out, perr := put.Wait()
 	switch {
 	case perr != nil:
 		if serr == nil && out.Replaced {
@@ -157,51 +169,126 @@ func (s *Store) Ingest(ctx context.Context, in Instance, data io.Reader) (Stored
 	if out.Replaced {
 		if dup := s.duplicateOutcome(out.Previous, hash, rel, t.name, metaLen); dup != NotDuplicate {
 			s.undoPut(id, out)
-			s.log.Info("store: duplicate not stored again", "sop_instance", id, "path", out.Previous.Path,
-				"why", map[Duplicate]string{DuplicateIdentical: "identical content", DuplicateKept: "keep-first policy"}[dup])
+			s.logNotStored(id, out, dup)
 			return Stored{Path: out.Previous.Path, Size: out.Previous.SizeBytes, DataSetSize: n, Header: hdr, Warning: warning, Duplicate: dup}, nil
 		}
 	}
-
-	t.closed = true
-	if err := s.do("close", t.f.Close); err != nil {
-		s.undoPut(id, out)
-		return Stored{}, fmt.Errorf("store %s: close: %w: %w", id, ErrOutOfResources, err)
-	}
-	if err := s.ensureDir(comps[:3]); err != nil {
-		s.undoPut(id, out)
-		return Stored{}, fmt.Errorf("store %s: create directory: %w: %w", id, ErrOutOfResources, err)
-	}
-	_, statErr := os.Lstat(abs)
-	if err := s.rename(t.name, abs, comps[:3]); err != nil {
-		s.undoPut(id, out)
-		return Stored{}, fmt.Errorf("store %s: rename: %w: %w", id, ErrOutOfResources, err)
-	}
-	t.name = "" // in the tree now: nothing to discard
-	if s.opt.Sync {
+	if renamed, err := s.place(t, abs, comps); err != nil {
+		if !renamed {
+			s.undoPut(id, out)
+			return Stored{}, fmt.Errorf("store %s: %w", id, err)
+		}
 		// The file is complete and fsynced, and its row committed; only its
 		// directory entry may not be durable. It stays (it may have replaced
 		// an older copy); the caller answers a failure and the sender's retry
 		// replaces it.
+		s.idx.ReleaseOutbox(out.OutboxID) // file and row stay: so does the event
+		return Stored{}, fmt.Errorf("store %s: %w", id, err)
+	}
+	return s.stored(id, out, rel, hdr, in, warning, metaLen, n, statErr == nil, start), nil
+}
+
+// placeFirst finishes an Ingest whose target path was free: it moves the
+// fsynced temp file into the tree and fsyncs the folder while the index
+// transaction commits, then waits for it. If the commit fails, or the row
+// says an earlier copy stored elsewhere is kept (keep policy), the file is
+// taken out of the tree again. An identical earlier copy cannot be at stake:
+// there was no file at the target path, and the lock on the SOP Instance UID
+// keeps it so.
+func (s *Store) placeFirst(id string, put *index.PendingPut, t *tempFile, abs, rel string, comps [4]string,
+	hdr Header, in Instance, warning string, metaLen, n int64, start time.Time) (Stored, error) {
+	renamed, err := s.place(t, abs, comps)
+	out, perr := put.Wait()
+	if perr != nil {
+		if renamed {
+			s.unplace(abs)
+		}
+		if out.Replaced {
+			s.undoPut(id, out)
+		}
+		return Stored{}, fmt.Errorf("store %s: index: %w: %w", id, ErrOutOfResources, perr)
+	}
+	if err != nil {
+		if !renamed {
+			s.undoPut(id, out)
+			return Stored{}, fmt.Errorf("store %s: %w", id, err)
+		}
+		// As in Ingest: complete, fsynced file and committed row stay.
+		s.idx.ReleaseOutbox(out.OutboxID)
+		return Stored{}, fmt.Errorf("store %s: %w", id, err)
+	}
+	if out.Replaced && s.opt.DuplicatePolicy == DuplicateKeep {
+		s.unplace(abs)
+		s.undoPut(id, out)
+		s.logNotStored(id, out, DuplicateKept)
+		return Stored{Path: out.Previous.Path, Size: out.Previous.SizeBytes, DataSetSize: n, Header: hdr, Warning: warning, Duplicate: DuplicateKept}, nil
+	}
+	return s.stored(id, out, rel, hdr, in, warning, metaLen, n, false, start), nil
+}
+
+// place closes the fsynced temp file, creates its folders, renames it to abs
+// and (with Sync) fsyncs its folder. renamed tells whether the file is in
+// the tree (then only the folder fsync failed). The error names the step.
+func (s *Store) place(t *tempFile, abs string, comps [4]string) (renamed bool, err error) {
+	t.closed = true
+	if err := s.do("close", t.f.Close); err != nil {
+		return false, fmt.Errorf("close: %w: %w", ErrOutOfResources, err)
+	}
+	if err := s.ensureDir(comps[:3]); err != nil {
+		return false, fmt.Errorf("create directory: %w: %w", ErrOutOfResources, err)
+	}
+	if err := s.rename(t.name, abs, comps[:3]); err != nil {
+		return false, fmt.Errorf("rename: %w: %w", ErrOutOfResources, err)
+	}
+	t.name = "" // in the tree now: nothing to discard
+	s.refillSpares()
+	if s.opt.Sync {
 		if err := s.syncDir(filepath.Dir(abs)); err != nil {
-			s.idx.ReleaseOutbox(out.OutboxID) // file and row stay: so does the event
-			return Stored{}, fmt.Errorf("store %s: sync directory: %w: %w", id, ErrOutOfResources, err)
+			return true, fmt.Errorf("sync directory: %w: %w", ErrOutOfResources, err)
 		}
 	}
+	return true, nil
+}
+
+// unplace takes a file placeFirst renamed into the tree out again (it was
+// the only file at that path) and makes the removal durable.
+func (s *Store) unplace(abs string) {
+	err := os.Remove(abs)
+	if err == nil && s.opt.Sync {
+		err = s.syncDir(filepath.Dir(abs))
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		s.log.Warn("store: could not take back a file whose index row failed; reconcile at the next start indexes it",
+			"path", abs, "err", err)
+	}
+}
+
+// logNotStored logs a duplicate that was not stored again.
+func (s *Store) logNotStored(id string, out index.Outcome, dup Duplicate) {
+	s.log.Info("store: duplicate not stored again", "sop_instance", id, "path", out.Previous.Path,
+		"why", map[Duplicate]string{DuplicateIdentical: "identical content", DuplicateKept: "keep-first policy"}[dup])
+}
+
+// stored completes a successful Ingest: the file is in the tree and its row
+// committed. It releases the outbox event, removes a replaced copy stored
+// elsewhere and builds the result; existed tells whether a file was at the
+// target path before the rename.
+func (s *Store) stored(id string, out index.Outcome, rel string, hdr Header, in Instance, warning string, metaLen, n int64,
+	existed bool, start time.Time) Stored {
 	// Stored: its event may go out now.
 	s.idx.ReleaseOutbox(out.OutboxID)
 	if out.Replaced && out.Previous.Path != rel {
 		s.removeOld(out.Previous.Path)
 	}
-	st := Stored{Path: rel, Size: metaLen + n, DataSetSize: n, Header: hdr, Warning: warning, Replaced: statErr == nil || out.Replaced}
+	st := Stored{Path: rel, Size: metaLen + n, DataSetSize: n, Header: hdr, Warning: warning, Replaced: existed || out.Replaced}
 	if st.Replaced {
 		st.Duplicate = DuplicateReplaced
 	}
 	// The caller reports the warning in its response and logs it; here it is
 	// only a debug detail.
 	s.log.Debug("store: stored", "path", rel, "bytes", st.Size, "replaced", st.Replaced,
-		"warning", warning, "remote", in.RemoteAddr, "took", time.Since(start))
-	return st, nil
+		"warning", warning, "remote", in.RemoteAddr, "took", time.Since(start), "sop_instance", id)
+	return st
 }
 
 // copyIn writes buf[:fill] (the meta group) and then everything read from r

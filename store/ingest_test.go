@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -13,6 +14,8 @@ import (
 	"testing"
 
 	"github.com/suyashkumar/dicom/pkg/tag"
+
+	"github.com/dicominbox/dicominbox/store/index"
 )
 
 func ingest(t testing.TB, s *Store, in Instance, ds []byte) Stored {
@@ -290,4 +293,105 @@ func TestSpareTempFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertNoLeftovers(t, s, 20) // Close removed the spares
+}
+
+// When nothing is stored at the target path, Ingest renames the file into
+// the tree while the index row commits. If the commit fails, the file is
+// taken out again: nothing is left, in the tree or in .incoming.
+func TestIngestIndexFailureTakesTheFileBack(t *testing.T) {
+	s := openTest(t, true)
+	if err := s.Index().Close(); err != nil { // every Put now fails
+		t.Fatal(err)
+	}
+	_, err := s.Ingest(context.Background(), cmd("1.2.3"), bytes.NewReader(basicDataSet(ctClass, "1.2.3", "1.2.4", "1.2.5", "P1", 1000)))
+	if !errors.Is(err, ErrOutOfResources) || !errors.Is(err, index.ErrClosed) {
+		t.Errorf("err %v", err)
+	}
+	assertNoLeftovers(t, s, 0)
+}
+
+// Keep policy, second copy under another patient (so another, free path,
+// where the file is placed before the row's outcome is known): the second
+// copy is taken out of the tree again, the first stays, file and row.
+func TestIngestKeepPolicyMovedCopy(t *testing.T) {
+	s := openTest(t, true)
+	s.opt.DuplicatePolicy = DuplicateKeep
+	first := basicDataSet(ctClass, "1.2.9", "1.2.4", "1.2.5", "P1", 100)
+	st1 := ingest(t, s, cmd("1.2.9"), first)
+	moved := basicDataSet(ctClass, "1.2.9", "1.2.40", "1.2.50", "P2", 300)
+	st := ingest(t, s, cmd("1.2.9"), moved)
+	if st.Duplicate != DuplicateKept || st.Path != st1.Path {
+		t.Errorf("second copy: %+v, want kept at %s", st, st1.Path)
+	}
+	assertNoLeftovers(t, s, 1)
+	row := allRows(t, s)["1.2.9"]
+	if row.Path != st1.Path || row.PatientID != "P1" {
+		t.Errorf("row %+v", row)
+	}
+	if _, ds := storedMeta(t, filepath.Join(s.Root(), st1.Path)); !bytes.Equal(ds, first) {
+		t.Error("the first copy was not kept")
+	}
+	if tot, err := s.Index().Totals(context.Background()); err != nil || tot.Patients != 1 || tot.Studies != 1 || tot.Instances != 1 {
+		t.Errorf("totals %+v, %v", tot, err)
+	}
+}
+
+// Copies of one SOP Instance UID arriving at the same time (one sender
+// retrying on several associations), with different content and under two
+// patients: Ingests of one UID take turns, so in the end there is one file
+// and one row, and the row describes that file.
+func TestIngestSameInstanceConcurrently(t *testing.T) {
+	s := openTest(t, true)
+	const n = 12
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			ds := basicDataSet(ctClass, "1.2.9", "1.2.4", "1.2.5", fmt.Sprintf("P%d", i%2), 100+10*i)
+			_, errs[i] = s.Ingest(context.Background(), cmd("1.2.9"), bytes.NewReader(ds))
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("%d: %v", i, err)
+		}
+	}
+	assertNoLeftovers(t, s, 1)
+	row := allRows(t, s)["1.2.9"]
+	b, err := os.ReadFile(filepath.Join(s.Root(), filepath.FromSlash(row.Path)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ds := storedMeta(t, filepath.Join(s.Root(), filepath.FromSlash(row.Path)))
+	if row.SizeBytes != int64(len(b)) || row.ContentHash != contentHash(crc32.Checksum(ds, castagnoli), int64(len(ds))) {
+		t.Errorf("row (size %d, hash %s) does not describe the stored file (size %d)", row.SizeBytes, row.ContentHash, len(b))
+	}
+}
+
+func TestKeyLocks(t *testing.T) {
+	var k keyLocks
+	var wg sync.WaitGroup
+	inside := map[string]int{}
+	var mu sync.Mutex
+	for i := range 40 {
+		wg.Go(func() {
+			key := fmt.Sprint(i % 4)
+			unlock := k.lock(key)
+			mu.Lock()
+			inside[key]++
+			if inside[key] != 1 {
+				t.Errorf("key %s held twice", key)
+			}
+			mu.Unlock()
+			mu.Lock()
+			inside[key]--
+			mu.Unlock()
+			unlock()
+		})
+	}
+	wg.Wait()
+	if len(k.m) != 0 {
+		t.Errorf("%d locks left in the map", len(k.m))
+	}
 }

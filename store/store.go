@@ -75,6 +75,7 @@ type Store struct {
 	idx      *index.DB
 	spares   *spareFiles // nil unless Options.SpareTempFiles > 0
 	bufs     sync.Pool   // *[]byte of copyBufSize
+	sopLocks keyLocks    // one Ingest at a time per SOP Instance UID
 
 	// faultHook, when set (tests only), is called before each file system
 	// operation named op ("create", "write", "sync", "close", "mkdir",

@@ -135,7 +135,7 @@ func Open(path string, opt Options) (*DB, error) {
 
 	ob := &outboxState{build: opt.Outbox, ready: opt.OutboxReady}
 	var pending int64
-	if err := rdb.QueryRowContext(ctx, `SELECT count(*) FROM outbox`).Scan(&pending); err != nil {
+	if err := rdb.QueryRowContext(ctx, `SELECT count(*), COALESCE(MAX(id), 0) FROM outbox`).Scan(&pending, &ob.lastID); err != nil {
 		rdb.Close()
 		return fail(fmt.Errorf("index: open %s: count outbox: %w", path, err))
 	}
@@ -197,23 +197,39 @@ func (db *DB) Close() error {
 // submit queues r for the writer and waits for its answer. If ctx ends first
 // it returns ctx.Err(); a request the writer has already taken still commits.
 func (db *DB) submit(ctx context.Context, r *request) (result, error) {
-	if err := ctx.Err(); err != nil {
+	if err := db.enqueue(ctx, r); err != nil {
 		return result{}, err
+	}
+	return db.wait(ctx, r)
+}
+
+// enqueue hands r to the writer without waiting for its answer (only for
+// room in the queue). It fails with ctx.Err() or ErrClosed when r was not
+// queued.
+func (db *DB) enqueue(ctx context.Context, r *request) error {
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	r.ctx = ctx
 	r.done = make(chan result, 1)
 	db.mu.RLock()
 	if db.done {
 		db.mu.RUnlock()
-		return result{}, ErrClosed
+		return ErrClosed
 	}
 	select {
 	case db.w.reqs <- r:
 		db.mu.RUnlock()
+		return nil
 	case <-ctx.Done():
 		db.mu.RUnlock()
-		return result{}, ctx.Err()
+		return ctx.Err()
 	}
+}
+
+// wait returns the answer to a queued request, or ctx.Err() if ctx ends
+// first (the request still commits; an abandoned Put's event is deleted).
+func (db *DB) wait(ctx context.Context, r *request) (result, error) {
 	select {
 	case res := <-r.done:
 		return res, res.err

@@ -78,6 +78,9 @@ type outboxState struct {
 	// cannot follow; it becomes valid again when the outbox is empty.
 	mem      []OutboxRow
 	memValid bool
+
+	// lastID is the highest event id used so far (writer goroutine only).
+	lastID int64
 }
 
 // memCap bounds the in-memory mirror of the outbox.
@@ -185,14 +188,15 @@ func (w *writer) insertOutbox(m *OutboxMessage) (int64, error) {
 		m.Value = []byte{}
 	}
 	now := time.Now()
-	r, err := w.st.insertOutbox.Exec(m.Stream, m.Key, string(hdr), m.Value, m.SOPInstanceUID, formatTime(now))
-	if err != nil {
+	// Ids come from a counter, not from SQLite's rowid (which reuses the
+	// id of a deleted last row): an id must never name two events while
+	// this process runs, or a late release of the first would end the hold
+	// of the second.
+	id := w.ob.lastID + 1
+	if _, err := w.st.insertOutbox.Exec(id, m.Stream, m.Key, string(hdr), m.Value, m.SOPInstanceUID, formatTime(now)); err != nil {
 		return 0, fmt.Errorf("index: insert outbox event: %w", err)
 	}
-	id, err := r.LastInsertId()
-	if err != nil {
-		return 0, fmt.Errorf("index: insert outbox event: %w", err)
-	}
+	w.ob.lastID = id
 	w.added = append(w.added, OutboxRow{ID: id, OutboxMessage: *m, CreatedAt: now.UTC()})
 	return id, nil
 }

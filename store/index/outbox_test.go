@@ -208,6 +208,71 @@ func TestOutboxAbandonedPutDropsEvent(t *testing.T) {
 	}
 }
 
+// An event id is never used twice in a process, even after the last row was
+// deleted (SQLite's rowid would reuse it): a late release of the old event
+// must not end the hold of a new one.
+func TestOutboxIDsNotReused(t *testing.T) {
+	db, _ := openOutbox(t)
+	x := mustPut(t, db, inst("P", "1.1", "1.1.1", "X", 1)).OutboxID
+	db.ReleaseOutbox(x)
+	if err := db.DeleteOutbox(ctx, x); err != nil {
+		t.Fatal(err)
+	}
+	y := mustPut(t, db, inst("P", "1.1", "1.1.1", "Y", 2)).OutboxID
+	if y <= x {
+		t.Fatalf("event id %d after deleted %d: reused", y, x)
+	}
+	db.ReleaseOutbox(x) // stale: must not make Y readable
+	if got := values(readAll(t, db)); len(got) != 0 {
+		t.Fatalf("held event readable after a stale release: %v", got)
+	}
+}
+
+// A transaction that adds one event and removes another (outbox size
+// unchanged) still updates what the relay reads.
+func TestOutboxBatchAddAndRemove(t *testing.T) {
+	db, _ := openOutbox(t)
+	x := mustPut(t, db, inst("P", "1.1", "1.1.1", "X", 1)).OutboxID
+	db.ReleaseOutbox(x)
+	gate := make(chan struct{})
+	entered := make(chan struct{}, 8)
+	db.w.hookInTx = func() {
+		entered <- struct{}{}
+		<-gate
+	}
+	// Hold the writer in a transaction, queue a Put and a delete behind it:
+	// the writer takes both into its next batch.
+	first := db.PutAsync(ctx, inst("P", "1.1", "1.1.1", "W", 3))
+	<-entered
+	y := db.PutAsync(ctx, inst("P", "1.1", "1.1.1", "Y", 2))
+	delErr := make(chan error, 1)
+	go func() { delErr <- db.DeleteOutbox(ctx, x) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(db.w.reqs) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("requests not queued")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(gate)
+	w, err := first.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := y.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-delErr; err != nil {
+		t.Fatal(err)
+	}
+	db.ReleaseOutbox(w.OutboxID)
+	db.ReleaseOutbox(out.OutboxID)
+	if got := fmt.Sprint(values(readAll(t, db))); got != "[W Y]" {
+		t.Fatalf("events %s, want [W Y]", got)
+	}
+}
+
 // OutboxLen survives a reopen (counted at Open); a v1 index gains the outbox.
 func TestOutboxMigrationAndCount(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "index.db")

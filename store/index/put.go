@@ -20,10 +20,40 @@ import (
 // If ctx ends before the answer, Put returns ctx.Err(), but a request the
 // writer had already taken still commits.
 func (db *DB) Put(ctx context.Context, in Instance) (Outcome, error) {
-	if err := prepareInstance(&in, time.Now()); err != nil {
-		return Outcome{}, err
+	return db.PutAsync(ctx, in).Wait()
+}
+
+// PendingPut is a Put that has been queued but not yet answered (PutAsync).
+type PendingPut struct {
+	db  *DB
+	ctx context.Context
+	r   *request
+	err error // the request could not be queued
+}
+
+// PutAsync queues in for the writer like Put and returns without waiting
+// for the commit (only, when the writer's queue is full, for room in it), so
+// that the caller can do other work meanwhile, such as fsyncing the file the
+// row describes. Wait must be called exactly once and returns what Put would
+// have returned; ctx governs both calls as it governs Put.
+func (db *DB) PutAsync(ctx context.Context, in Instance) *PendingPut {
+	p := &PendingPut{db: db, ctx: ctx}
+	if p.err = prepareInstance(&in, time.Now()); p.err != nil {
+		return p
 	}
-	res, err := db.submit(ctx, &request{kind: kindPut, in: in})
+	p.r = &request{kind: kindPut, in: in}
+	p.err = db.enqueue(ctx, p.r)
+	return p
+}
+
+// Wait waits until the transaction holding the queued Put has committed (or
+// failed) and returns its outcome, or ctx.Err() when the ctx given to
+// PutAsync ends first.
+func (p *PendingPut) Wait() (Outcome, error) {
+	if p.err != nil {
+		return Outcome{}, p.err
+	}
+	res, err := p.db.wait(p.ctx, p.r)
 	return res.out, err
 }
 

@@ -1,7 +1,9 @@
 package index
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -228,5 +230,65 @@ func TestLevelAttributesMerge(t *testing.T) {
 	stop := errors.New("stop")
 	if err := db.ForEachInstance(ctx, func(Instance) error { return stop }); err != stop {
 		t.Errorf("ForEachInstance error %v", err)
+	}
+}
+
+// PutAsync queues a Put and Wait returns what Put would: the commit has
+// happened by then, and errors (invalid instance, ended context, closed
+// index) come out of Wait.
+func TestPutAsync(t *testing.T) {
+	db, _ := openTest(t, Options{})
+	in := inst("P", "S", "S.1", "1.2.3.1", 1)
+	p := db.PutAsync(ctx, in)
+	out, err := p.Wait()
+	if err != nil || out.Replaced {
+		t.Fatalf("first PutAsync: %+v, %v", out, err)
+	}
+	if _, ok, err := db.Get(ctx, in.SOPInstanceUID); !ok || err != nil {
+		t.Fatalf("after Wait the row is not readable: %v, %v", ok, err)
+	}
+	in.SizeBytes++
+	if out, err := db.PutAsync(ctx, in).Wait(); err != nil || !out.Replaced || out.Previous == nil || out.Previous.SizeBytes != in.SizeBytes-1 {
+		t.Errorf("second PutAsync: %+v, %v", out, err)
+	}
+
+	noSOP := inst("P", "S", "S.1", "", 2)
+	if _, err := db.PutAsync(ctx, noSOP).Wait(); !errors.Is(err, ErrNoSOPInstanceUID) {
+		t.Errorf("no SOP Instance UID: err %v", err)
+	}
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := db.PutAsync(canceled, inst("P", "S", "S.1", "1.2.3.3", 3)).Wait(); !errors.Is(err, context.Canceled) {
+		t.Errorf("canceled context: err %v", err)
+	}
+	if _, ok, _ := db.Get(ctx, "1.2.3.3"); ok {
+		t.Error("a Put whose context had ended before it was queued was stored")
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.PutAsync(ctx, inst("P", "S", "S.1", "1.2.3.4", 4)).Wait(); !errors.Is(err, ErrClosed) {
+		t.Errorf("closed index: err %v", err)
+	}
+}
+
+// Many PutAsync calls queued before any Wait share transactions and all
+// commit.
+func TestPutAsyncGroupCommit(t *testing.T) {
+	db, _ := openTest(t, Options{})
+	var ps []*PendingPut
+	for i := range 50 {
+		ps = append(ps, db.PutAsync(ctx, inst("P", "S", "S.1", fmt.Sprintf("1.2.3.%d", i), i)))
+	}
+	for i, p := range ps {
+		if _, err := p.Wait(); err != nil {
+			t.Fatalf("Put %d: %v", i, err)
+		}
+	}
+	if tot, err := db.Totals(ctx); err != nil || tot.Instances != 50 {
+		t.Errorf("totals %+v, %v", tot, err)
+	}
+	if txs := db.w.txs.Load(); txs >= 50 {
+		t.Errorf("%d transactions for 50 queued Puts: no group commit", txs)
 	}
 }

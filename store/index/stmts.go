@@ -73,7 +73,7 @@ func prepare(ctx context.Context, c *sql.Conn) (*stmts, error) {
       WHERE s.series_instance_uid = ? ORDER BY i.path`)
 	p(&s.deleteSeries, `DELETE FROM series WHERE series_instance_uid = ?`)
 
-	p(&s.insertOutbox, `INSERT INTO outbox (stream, msg_key, headers, value, sop_instance_uid, created_at) VALUES (?,?,?,?,?,?)`)
+	p(&s.insertOutbox, `INSERT INTO outbox (id, stream, msg_key, headers, value, sop_instance_uid, created_at) VALUES (?,?,?,?,?,?,?)`)
 	p(&s.deleteOutbox, `DELETE FROM outbox WHERE id = ?`)
 	if err != nil {
 		s.close()

@@ -229,7 +229,8 @@ func (w *writer) commit(batch []*request) {
 		}
 	}
 	n := w.ob.n.Add(delta)
-	if delta != 0 || invalidate {
+	// Not "delta != 0": a batch can add one event and remove another.
+	if len(added) > 0 || len(removed) > 0 || invalidate {
 		w.ob.applyCommitted(added, removed, invalidate, n)
 	}
 	answer(nil)
