@@ -42,9 +42,10 @@
 //
 // # Duplicates
 //
-// A second instance with the same SOP Instance UID (same path) replaces the
-// first one atomically (rename over it); Stored.Replaced tells so. The index
-// issue will make this policy configurable.
+// A second instance with the same SOP Instance UID follows the configured
+// DuplicatePolicy: DuplicateReplace (the default) replaces the first one
+// atomically (rename over it; Stored.Replaced tells so), DuplicateKeep keeps
+// the first. Identical content is a no-op either way.
 //
 // # Status mapping for the C-STORE response
 //
