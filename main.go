@@ -154,6 +154,7 @@ func runServe(args []string, stderr io.Writer) int {
 	dups := fs.String("duplicates", d.DuplicatePolicy, "a second copy of a stored SOP Instance UID: replace (newer wins) or keep (first wins); identical copies are a no-op either way")
 	noSync := fs.Bool("no-sync", d.NoSync, "do not fsync stored files (faster, NOT durable; benchmarks only)")
 	level := fs.String("log-level", d.LogLevel, "log level: debug, info, warn or error")
+	studyComplete := fs.Duration("study-complete-after", time.Duration(d.StudyCompleteAfter), "a study is complete (logged; a study-complete event on the Kafka lifecycle topic) once no association sends to it and it stayed quiet this long")
 	cpuProfile := fs.String("cpu-profile", "", "write a CPU profile (go tool pprof) to this file until exit")
 	applyKafka := kafkaFlags(fs, d.Kafka)
 	fs.Usage = func() {
@@ -209,6 +210,8 @@ func runServe(args []string, stderr io.Writer) int {
 			cfg.NoSync = *noSync
 		case "log-level":
 			cfg.LogLevel = *level
+		case "study-complete-after":
+			cfg.StudyCompleteAfter = app.Duration(*studyComplete)
 		default:
 			applyKafka(&cfg, f.Name)
 		}

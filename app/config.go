@@ -45,7 +45,8 @@ type Config struct {
 	LogLevel       string `json:"log_level"`
 
 	// StudyCompleteAfter is how long a study must stay quiet, after the
-	// association that sent it ended, before the window calls it complete.
+	// last association that sent to it ended, before the engine calls it
+	// complete (logged, shown in the window, a Kafka lifecycle event).
 	StudyCompleteAfter Duration `json:"study_complete_after"`
 	// AssociationHistory is how long finished associations stay visible in
 	// the window's live list.

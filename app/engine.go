@@ -24,6 +24,9 @@ type Engine struct {
 	log  *slog.Logger
 	hub  *Hub
 	refs studyRefs // study of each instance being stored, for the hub's events
+	// studies decides when studies are complete (studywatch.go); the
+	// listener's event hook feeds it, the watcher ticks it.
+	studies *StudyTracker
 
 	mu   sync.Mutex
 	cfg  Config
@@ -33,6 +36,9 @@ type Engine struct {
 	// closing is set by Close: Start refuses from then on.
 	closing bool
 	kafka   kafkaLink // Kafka forwarding (kafka.go)
+	// The study watcher (studywatch.go): running from the first Start
+	// until Close when watchStop is not nil.
+	watchStop, watchDone chan struct{}
 
 	// The storage folder (storage.go), guarded by stMu.
 	stMu    sync.RWMutex
@@ -58,7 +64,9 @@ func NewEngine(cfg Config, log *slog.Logger) *Engine {
 	if log == nil {
 		log = slog.Default()
 	}
-	e := &Engine{log: log, hub: NewHub(), cfg: cfg}
+	// Complete studies need not be remembered: instances that arrive later
+	// start the study afresh whether it is remembered or not.
+	e := &Engine{log: log, hub: NewHub(), cfg: cfg, studies: NewStudyTracker(time.Duration(cfg.StudyCompleteAfter), 0)}
 	e.storage.want = cfg
 	e.setView(false, "Stopped")
 	return e
@@ -90,6 +98,7 @@ func (e *Engine) Start() error {
 		e.setView(false, "Not listening: "+err.Error())
 		return err
 	}
+	e.startWatchLocked()
 	e.setView(true, fmt.Sprintf("Listening as %s on port %d", e.cfg.AETitle, e.addr.(*net.TCPAddr).Port))
 	return nil
 }
@@ -221,20 +230,22 @@ func (e *Engine) Apply(ctx context.Context, cfg Config) error {
 	e.cfg = cfg
 	e.wantStore(cfg)
 	e.mu.Unlock()
+	e.studies.SetTimes(time.Duration(cfg.StudyCompleteAfter), 0)
 	if wasRunning {
 		return e.Start()
 	}
 	return nil
 }
 
-// Close stops the listener (as Stop, bounded by ctx) and closes the storage
-// folder, for the end of the program. Every method fails with ErrClosed
-// afterwards, Start included.
+// Close stops the listener (as Stop, bounded by ctx), stops looking for
+// complete studies and closes the storage folder, for the end of the
+// program. Every method fails with ErrClosed afterwards, Start included.
 func (e *Engine) Close(ctx context.Context) error {
 	e.mu.Lock()
 	e.closing = true
 	e.mu.Unlock()
 	err := e.Stop(ctx)
+	e.stopWatch()
 	e.closeStorage()
 	return err
 }

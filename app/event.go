@@ -9,13 +9,24 @@ import (
 
 // Event is what the hub delivers: an association event of the listener,
 // plus, for a stored instance, the study it belongs to (read from its header
-// by the store).
+// by the store); or, with Kind StudyCompleted, a study the engine found
+// complete.
 type Event struct {
 	scp.Event
 	// Study is set on InstanceStored events (nil otherwise, and nil for an
 	// instance stored before the store could read its header).
 	Study *StudyRef
+	// Completed is set on StudyCompleted events (nil otherwise): the
+	// study's final progress, State StudyStateComplete.
+	Completed *StudyProgress
 }
+
+// StudyCompleted is the kind of the events the engine itself adds to the
+// listener's: a study is complete (no association sends to it any more and
+// it stayed quiet for Config.StudyCompleteAfter; see studywatch.go).
+// Event.Completed describes it and Event.Time is when it completed; the
+// association fields are zero. The value is far above scp's kinds.
+const StudyCompleted scp.EventKind = 1000
 
 // StudyRef names the study (and series) of a stored instance.
 type StudyRef struct {
@@ -66,8 +77,15 @@ func (r *studyRefs) take(ev scp.Event) *StudyRef {
 	return v.(*StudyRef)
 }
 
-// publish is the listener's OnEvent hook: it adds the study to the event and
-// hands it to the hub without blocking.
+// publish is the listener's OnEvent hook: it adds the study to the event,
+// feeds the engine's study tracker (a few map updates under its mutex, so
+// that no event it needs can be lost) and hands the event to the hub
+// without blocking.
 func (e *Engine) publish(ev scp.Event) {
-	e.hub.Publish(Event{Event: ev, Study: e.refs.take(ev)})
+	out := Event{Event: ev, Study: e.refs.take(ev)}
+	switch ev.Kind {
+	case scp.InstanceStored, scp.AssociationReleased, scp.AssociationAborted:
+		e.studies.Apply(out)
+	}
+	e.hub.Publish(out)
 }

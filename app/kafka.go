@@ -227,32 +227,18 @@ func TestKafkaConnection(ctx context.Context, k KafkaConfig) error {
 	return forward.Probe(ctx, fc)
 }
 
-// StudyComplete describes a study the window's study tracker found complete
-// (quiet for Config.StudyCompleteAfter after its association ended).
-type StudyComplete struct {
-	StudyInstanceUID string
-	PatientID        string
-	PatientName      string
-	AccessionNumber  string
-	StudyDate        string
-	Modalities       []string
-	SeriesCount      int
-	InstanceCount    int
-	SizeBytes        int64
-	FirstReceived    time.Time
-	LastReceived     time.Time
-	// CallingAE is the sender (it chooses the tenant).
-	CallingAE string
-}
+// errStoreClosed is returned by queueStudyComplete while the storage folder
+// (and with it the outbox) is closed, between a settings change that reopens
+// it and the next start.
+var errStoreClosed = errors.New("the storage folder is not open")
 
-// ErrNotRunning is returned by PublishStudyComplete while the engine is stopped.
-var ErrNotRunning = errors.New("the receiver is not running")
-
-// PublishStudyComplete queues a study-complete lifecycle event (key: the
-// Study Instance UID) in the outbox, from where it is published like every
-// other event. It does nothing (and returns nil) unless Kafka and a lifecycle
-// topic are configured. It does not wait for Kafka.
-func (e *Engine) PublishStudyComplete(ctx context.Context, s StudyComplete) error {
+// queueStudyComplete queues the study-complete lifecycle event of p (key:
+// the Study Instance UID; tenant from the calling AE of its newest
+// instance) in the outbox, from where it is published like every other
+// event. It does nothing (and returns nil) unless Kafka and a lifecycle
+// topic are configured. It does not wait for Kafka. The study watcher
+// (studywatch.go) is its only caller, once per completed study.
+func (e *Engine) queueStudyComplete(ctx context.Context, p StudyProgress) error {
 	k := &e.kafka
 	k.mu.Lock()
 	b, idx, topic := k.builder, k.idx, k.cfg.LifecycleTopic
@@ -261,26 +247,30 @@ func (e *Engine) PublishStudyComplete(ctx context.Context, s StudyComplete) erro
 		return nil
 	}
 	if idx == nil {
-		return ErrNotRunning
+		return errStoreClosed
 	}
 	le := forward.LifecycleEvent{
-		StudyInstanceUID: s.StudyInstanceUID, PatientID: s.PatientID, PatientName: s.PatientName,
-		AccessionNumber: s.AccessionNumber, StudyDate: s.StudyDate, Modalities: s.Modalities,
-		SeriesCount: s.SeriesCount, InstanceCount: s.InstanceCount, SizeBytes: s.SizeBytes,
-		CallingAE: s.CallingAE,
+		StudyInstanceUID: p.StudyInstanceUID, PatientID: p.PatientID, PatientName: p.PatientName,
+		AccessionNumber: p.AccessionNumber, StudyDate: p.StudyDate, Modalities: p.Modalities,
+		SeriesCount: p.Series, InstanceCount: p.Instances, SizeBytes: p.Bytes,
+		CallingAE: p.CallingAE,
 	}
-	if !s.FirstReceived.IsZero() {
-		le.FirstReceived = s.FirstReceived.UTC().Format(time.RFC3339Nano)
+	if !p.FirstReceived.IsZero() {
+		le.FirstReceived = p.FirstReceived.UTC().Format(time.RFC3339Nano)
 	}
-	if !s.LastReceived.IsZero() {
-		le.LastReceived = s.LastReceived.UTC().Format(time.RFC3339Nano)
+	if !p.LastReceived.IsZero() {
+		le.LastReceived = p.LastReceived.UTC().Format(time.RFC3339Nano)
 	}
-	m, err := b.Lifecycle(forward.TypeStudyComplete, s.StudyInstanceUID, s.CallingAE, time.Now(), le)
+	at := p.CompletedAt
+	if at.IsZero() {
+		at = time.Now()
+	}
+	m, err := b.Lifecycle(forward.TypeStudyComplete, p.StudyInstanceUID, p.CallingAE, at, le)
 	if err != nil {
-		return err
+		return fmt.Errorf("study-complete event of %s: %w", p.StudyInstanceUID, err)
 	}
 	if _, err := idx.EnqueueOutbox(ctx, m); err != nil {
-		return fmt.Errorf("queue study-complete event: %w", err)
+		return fmt.Errorf("queue study-complete event of %s: %w", p.StudyInstanceUID, err)
 	}
 	return nil
 }

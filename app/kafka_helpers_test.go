@@ -102,9 +102,15 @@ func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool,
 // kafka-go Reader, in partition then offset order.
 func drainTopic(t testing.TB, broker, topic string) []kafka.Message {
 	t.Helper()
+	return drainTopicWith(t, kafka.DefaultDialer, broker, topic)
+}
+
+// drainTopicWith is drainTopic through dialer (TLS, SASL).
+func drainTopicWith(t testing.TB, dialer *kafka.Dialer, broker, topic string) []kafka.Message {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	conn, err := kafka.DialContext(ctx, "tcp", broker)
+	conn, err := dialer.DialContext(ctx, "tcp", broker)
 	if err != nil {
 		t.Fatalf("dial %s: %v", broker, err)
 	}
@@ -115,7 +121,7 @@ func drainTopic(t testing.TB, broker, topic string) []kafka.Message {
 	}
 	var out []kafka.Message
 	for _, p := range parts {
-		lc, err := kafka.DialLeader(ctx, "tcp", broker, topic, p.ID)
+		lc, err := dialer.DialLeader(ctx, "tcp", broker, topic, p.ID)
 		if err != nil {
 			t.Fatalf("leader of %s/%d: %v", topic, p.ID, err)
 		}
@@ -128,7 +134,7 @@ func drainTopic(t testing.TB, broker, topic string) []kafka.Message {
 			continue
 		}
 		r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{broker}, Topic: topic, Partition: p.ID,
-			MinBytes: 1, MaxBytes: 10 << 20, MaxWait: 100 * time.Millisecond})
+			MinBytes: 1, MaxBytes: 10 << 20, MaxWait: 100 * time.Millisecond, Dialer: dialer})
 		for {
 			m, err := r.ReadMessage(ctx)
 			if err != nil {

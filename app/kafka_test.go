@@ -290,12 +290,13 @@ func TestKafkaWrongCredentials(t *testing.T) {
 	}
 }
 
-// TestKafkaLifecycleEvents: rejected and aborted associations and a
-// study-complete call become lifecycle events on the lifecycle topic.
+// TestKafkaLifecycleEvents: rejected and aborted associations and a study
+// the engine found complete become lifecycle events on the lifecycle topic.
 func TestKafkaLifecycleEvents(t *testing.T) {
 	_, broker := startKfake(t, 0)
 	cfg := kafkaConfig(t, broker)
 	cfg.Kafka.LifecycleTopic = testLifecycleTopic
+	cfg.StudyCompleteAfter = Duration(200 * time.Millisecond)
 	e, addr := startKafkaEngine(t, cfg, time.Second, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -310,24 +311,24 @@ func TestKafkaLifecycleEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Abort()
-	sops := sendCT(t, addr, "MODALITY", "1.2.826.0.1.3680043.10.7", 2)
-	first := time.Now().Add(-time.Minute)
-	if err := e.PublishStudyComplete(ctx, StudyComplete{StudyInstanceUID: "1.2.826.0.1.3680043.10.7", PatientID: "PK",
-		PatientName: "Kafka^Test", Modalities: []string{"CT"}, SeriesCount: 1, InstanceCount: len(sops), SizeBytes: 1234,
-		FirstReceived: first, LastReceived: time.Now(), CallingAE: "MODALITY"}); err != nil {
-		t.Fatal(err)
-	}
+	sendCT(t, addr, "MODALITY", "1.2.826.0.1.3680043.10.7", 2)
 	var lc []kafka.Message
-	waitFor(t, 30*time.Second, "three lifecycle events", func() bool {
+	waitFor(t, 30*time.Second, "the three kinds of lifecycle events", func() bool {
 		if e.Kafka().Backlog != 0 {
 			return false
 		}
 		lc = drainTopic(t, broker, testLifecycleTopic)
-		return len(lc) >= 3
+		kinds := map[string]bool{}
+		for _, m := range lc {
+			kinds[header(m, "ce_type")] = true
+		}
+		return kinds[forward.TypeAssociationRejected] && kinds[forward.TypeAssociationAborted] && kinds[forward.TypeStudyComplete]
 	}, stateOf(e))
-	byID, _ := dedupe(t, lc)
+	byID, dups := dedupe(t, lc)
+	t.Logf("%d lifecycle events, %d duplicates", len(byID), dups)
 	schema := schemaValidator(t, "lifecycle-event.v1.json")
 	types := map[string]forward.LifecycleEvent{}
+	complete := 0
 	for _, m := range byID {
 		checkAgainstSchema(t, schema, "lifecycle-event.v1.json", m.Value)
 		var ev forward.LifecycleEvent
@@ -338,8 +339,11 @@ func TestKafkaLifecycleEvents(t *testing.T) {
 			t.Errorf("headers %v for %+v", m.Headers, ev)
 		}
 		types[ev.EventType] = ev
-		if ev.EventType == forward.TypeStudyComplete && string(m.Key) != "1.2.826.0.1.3680043.10.7" {
-			t.Errorf("study complete keyed %q", m.Key)
+		if ev.EventType == forward.TypeStudyComplete {
+			complete++
+			if string(m.Key) != "1.2.826.0.1.3680043.10.7" {
+				t.Errorf("study complete keyed %q", m.Key)
+			}
 		}
 	}
 	if r, ok := types[forward.TypeAssociationRejected]; !ok || r.CallingAE != "STORESCU" || r.Tenant != "tenant-a" ||
@@ -349,8 +353,13 @@ func TestKafkaLifecycleEvents(t *testing.T) {
 	if a, ok := types[forward.TypeAssociationAborted]; !ok || a.CallingAE != "ABORTER" {
 		t.Errorf("aborted event: %+v (present %v)", a, ok)
 	}
-	if s, ok := types[forward.TypeStudyComplete]; !ok || s.InstanceCount != 2 || s.PatientName != "Kafka^Test" || s.Tenant != "MODALITY" {
+	if s, ok := types[forward.TypeStudyComplete]; !ok || s.InstanceCount != 2 || s.SeriesCount != 1 || s.PatientName != "Kafka^Test" ||
+		s.PatientID != "PK" || s.StudyDate != "20250301" || s.AccessionNumber != "ACC-1.2.826.0.1.3680043.10.7" ||
+		!slices.Equal(s.Modalities, []string{"CT"}) || s.CallingAE != "MODALITY" || s.Tenant != "MODALITY" || s.SizeBytes <= 2*4096 {
 		t.Errorf("study complete event: %+v (present %v)", s, ok)
+	}
+	if complete != 1 {
+		t.Errorf("%d study-complete events, want 1", complete)
 	}
 	// Instance events still went to the instance topic only.
 	if inst, _ := dedupe(t, drainTopic(t, broker, testTopic)); len(inst) != 2 {
@@ -358,11 +367,18 @@ func TestKafkaLifecycleEvents(t *testing.T) {
 	}
 }
 
-// TestKafkaOff: without Kafka nothing is written to the outbox and the state
-// says off.
+// TestKafkaOff: without Kafka nothing is written to the outbox, not even
+// when a study completes, and the state says off.
 func TestKafkaOff(t *testing.T) {
-	e, addr := startEngine(t, testConfig(t))
+	cfg := testConfig(t)
+	cfg.StudyCompleteAfter = Duration(100 * time.Millisecond)
+	e, addr := startEngine(t, cfg)
+	events, unsub := e.Events().Subscribe(1024)
+	defer unsub()
 	sendCT(t, addr, "MODALITY", "1.2.826.0.1.3680043.10.8", 3)
+	waitEvent(t, events, 30*time.Second, "the study to complete", func(ev Event) bool {
+		return ev.Kind == StudyCompleted && ev.Completed.StudyInstanceUID == "1.2.826.0.1.3680043.10.8"
+	})
 	if s := e.Kafka(); s != (KafkaState{}) || s.String() != "off" {
 		t.Errorf("Kafka() = %+v (%s)", s, s)
 	}
@@ -371,8 +387,5 @@ func TestKafkaOff(t *testing.T) {
 	e.mu.Unlock()
 	if n != 0 {
 		t.Errorf("%d outbox events without Kafka", n)
-	}
-	if err := e.PublishStudyComplete(context.Background(), StudyComplete{StudyInstanceUID: "1.2"}); err != nil {
-		t.Errorf("PublishStudyComplete without Kafka: %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"log/slog"
 	"time"
 )
 
@@ -12,7 +13,9 @@ const ActivityLogSize = 2000
 // events: the live associations, the studies being received and the
 // activity log. Whoever subscribes to the hub calls Apply for every event
 // and Tick now and then (the window's event pump does both); the models are
-// safe to read from any goroutine.
+// safe to read from any goroutine. The Monitor never decides that a study is
+// complete: the engine does, and its StudyCompleted events complete the
+// study here too (and are logged).
 type Monitor struct {
 	Assocs  *AssocTracker
 	Studies *StudyTracker
@@ -36,20 +39,24 @@ func (m *Monitor) Configure(cfg Config) {
 	m.Studies.SetTimes(time.Duration(cfg.StudyCompleteAfter), hist)
 }
 
-// Apply feeds one event to every model.
+// Apply feeds one event to every model. A StudyCompleted event completes its
+// study and adds "Study complete: …" to the activity log.
 func (m *Monitor) Apply(ev Event) {
+	if ev.Kind == StudyCompleted {
+		if ev.Completed != nil {
+			m.Studies.Apply(ev)
+			m.Log.Add(ev.Time, slog.LevelInfo, "Study complete: "+describeStudy(*ev.Completed))
+		}
+		return
+	}
 	m.Assocs.Apply(ev)
 	m.Studies.Apply(ev)
 	m.Log.Apply(ev)
 }
 
-// Tick completes the studies that went quiet, logs them, and returns them.
-func (m *Monitor) Tick(now time.Time) []StudyProgress {
-	done := m.Studies.Tick(now)
-	for _, s := range done {
-		m.Log.Add(now, 0, "Study complete: "+describeStudy(s))
-	}
-	return done
+// Tick forgets the complete studies older than the association history.
+func (m *Monitor) Tick(now time.Time) {
+	m.Studies.prune(now)
 }
 
 func describeStudy(s StudyProgress) string {

@@ -88,8 +88,9 @@ func TestStudyTrackerCompletes(t *testing.T) {
 	if len(done) != 1 || done[0].StudyInstanceUID != "S" || done[0].State != StudyStateComplete {
 		t.Fatalf("not complete after idle: %+v", done)
 	}
-	if c := done[0].Completed(); c.InstanceCount != 5 || c.SeriesCount != 2 || c.Modalities[0] != "CT" || c.CallingAE != "MODALITY" {
-		t.Errorf("study-complete event: %+v", c)
+	if c := done[0]; c.Instances != 5 || c.Series != 2 || len(c.Modalities) != 1 || c.Modalities[0] != "CT" ||
+		c.CallingAE != "MODALITY" || !c.CompletedAt.Equal(t0.Add(16*time.Second)) {
+		t.Errorf("completed study: %+v", c)
 	}
 	if done := st.Tick(t0.Add(17 * time.Second)); len(done) != 0 {
 		t.Errorf("completed twice: %+v", done)
@@ -157,17 +158,69 @@ func TestActivityLog(t *testing.T) {
 	}
 }
 
-func TestMonitorTickLogsCompletion(t *testing.T) {
+// TestMonitorFollowsEngineCompletion: the window's models never complete a
+// study by themselves; the engine's StudyCompleted event completes it (with
+// the engine's counts) and is logged.
+func TestMonitorFollowsEngineCompletion(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.StudyCompleteAfter = Duration(time.Second)
 	m := NewMonitor(cfg)
 	m.Apply(assocEv(scp.AssociationAccepted, 1, 0))
 	m.Apply(storedEv(1, 0, "S", "A", 10))
 	m.Apply(assocEv(scp.AssociationReleased, 1, time.Second))
-	if done := m.Tick(t0.Add(3 * time.Second)); len(done) != 1 {
-		t.Fatalf("done = %+v", done)
+	m.Tick(t0.Add(time.Hour))
+	if p, ok := m.Studies.Get("S", t0.Add(time.Hour)); !ok || p.State != StudyStateReceiving {
+		t.Fatalf("the monitor completed a study by itself: %+v (present %v)", p, ok)
 	}
-	if e := m.Log.Entries(slog.LevelInfo); !strings.HasPrefix(e[0].Text, "Study complete: Doe^Jane — CT HEAD, 1 instance from MODALITY") {
+
+	// The engine's tracker, fed the same events, decides.
+	engine := NewStudyTracker(time.Second, 0)
+	engine.Apply(storedEv(1, 0, "S", "A", 10))
+	engine.Apply(storedEv(1, 0, "S", "B", 10)) // the monitor missed this one
+	engine.Apply(assocEv(scp.AssociationReleased, 1, time.Second))
+	done := engine.Tick(t0.Add(2 * time.Second))
+	if len(done) != 1 {
+		t.Fatalf("engine tracker: %+v", done)
+	}
+	ev := Event{Event: scp.Event{Kind: StudyCompleted, Time: done[0].CompletedAt}, Completed: &done[0]}
+	m.Apply(ev)
+	p, ok := m.Studies.Get("S", t0.Add(2*time.Second))
+	if !ok || p.State != StudyStateComplete || p.Instances != 2 || p.Series != 2 || !p.CompletedAt.Equal(t0.Add(2*time.Second)) {
+		t.Errorf("after the engine's event: %+v", p)
+	}
+	if e := m.Log.Entries(slog.LevelInfo); !strings.HasPrefix(e[0].Text, "Study complete: Doe^Jane — CT HEAD, 2 instances from MODALITY") {
 		t.Errorf("log: %q", e[0].Text)
+	}
+	if rows := m.Assocs.Rows(t0.Add(2 * time.Second)); len(rows) != 1 {
+		t.Errorf("the study event made an association row: %+v", rows)
+	}
+	// A repeated event changes nothing.
+	m.Apply(ev)
+	if q, _ := m.Studies.Get("S", t0.Add(3*time.Second)); q.Instances != 2 || q.State != StudyStateComplete {
+		t.Errorf("after a repeated event: %+v", q)
+	}
+	// An instance of the study's next round that reached the monitor before
+	// the engine's event for the previous round keeps it receiving.
+	engine.Apply(storedEv(2, 10*time.Second, "U", "A", 10))
+	engine.Apply(assocEv(scp.AssociationReleased, 2, 11*time.Second))
+	m.Apply(storedEv(2, 10*time.Second, "U", "A", 10))
+	m.Apply(assocEv(scp.AssociationReleased, 2, 11*time.Second))
+	first := engine.Tick(t0.Add(12 * time.Second))
+	engine.Apply(storedEv(3, 13*time.Second, "U", "A", 10)) // the next round
+	m.Apply(storedEv(3, 13*time.Second, "U", "A", 10))      // seen before the event
+	m.Apply(Event{Event: scp.Event{Kind: StudyCompleted, Time: first[0].CompletedAt}, Completed: &first[0]})
+	if q, _ := m.Studies.Get("U", t0.Add(13*time.Second)); q.State != StudyStateReceiving {
+		t.Errorf("a study receiving its next round was completed by the previous round's event: %+v", q)
+	}
+	// A study the monitor never saw appears complete.
+	other := StudyProgress{StudyInstanceUID: "T", Instances: 3, CallingAE: "X", FirstReceived: t0, LastReceived: t0}
+	m.Apply(Event{Event: scp.Event{Kind: StudyCompleted, Time: t0.Add(5 * time.Second)}, Completed: &other})
+	if q, ok := m.Studies.Get("T", t0.Add(5*time.Second)); !ok || q.State != StudyStateComplete || q.Instances != 3 {
+		t.Errorf("unseen study: %+v (present %v)", q, ok)
+	}
+	// Complete studies are forgotten after the history.
+	m.Tick(t0.Add(5*time.Second + time.Duration(cfg.AssociationHistory) + time.Second))
+	if _, ok := m.Studies.Get("T", t0); ok {
+		t.Error("complete study kept past the history")
 	}
 }

@@ -63,7 +63,13 @@ type studyEntry struct {
 // StudyTracker follows the studies being received: a live instance count
 // and rate per study, and "complete" once every association that sent to it
 // has ended and it stayed quiet for the idle time. It is safe for concurrent
-// use: the event pump writes (Apply, Tick), the window reads.
+// use.
+//
+// The engine owns the tracker that decides: it feeds it every association
+// and instance event and ticks it (Tick), and publishes a StudyCompleted
+// event for every study that completes (studywatch.go). The window's tracker
+// (Monitor) only follows: it counts the same events for the live progress
+// and turns a study complete when the engine's StudyCompleted event arrives.
 type StudyTracker struct {
 	mu       sync.Mutex
 	idle     time.Duration
@@ -85,11 +91,16 @@ func (t *StudyTracker) SetTimes(idle, keep time.Duration) {
 	t.mu.Unlock()
 }
 
-// Apply updates the tracker with one event.
+// Apply updates the tracker with one event. A StudyCompleted event marks
+// its study complete with the progress it carries (the engine's decision).
 func (t *StudyTracker) Apply(ev Event) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	switch ev.Kind {
+	case StudyCompleted:
+		if ev.Completed != nil {
+			t.completed(*ev.Completed, ev.Time)
+		}
 	case scp.InstanceStored:
 		if ev.Study != nil {
 			t.stored(ev)
@@ -143,6 +154,33 @@ func (t *StudyTracker) stored(ev Event) {
 	s.recent = append(pruneBefore(s.recent, ev.Time.Add(-rateWindow)), ev.Time)
 }
 
+// completed marks the study of p complete at the engine's word: the entry
+// takes the engine's progress (it saw every event; this tracker may have
+// missed some), and is created when this tracker never saw the study.
+// t.mu held.
+func (t *StudyTracker) completed(p StudyProgress, at time.Time) {
+	s := t.studies[p.StudyInstanceUID]
+	if s != nil && s.p.State == StudyStateComplete && !s.p.CompletedAt.Before(at) {
+		return // already complete (a repeated event)
+	}
+	if s != nil && s.p.State == StudyStateReceiving && s.p.LastReceived.After(p.LastReceived) {
+		// An instance the engine counts in the study's next round reached
+		// this tracker first: it stays receiving until that round completes.
+		return
+	}
+	if s == nil {
+		s = &studyEntry{series: map[string]bool{}, assocs: map[uint64]bool{}}
+		t.studies[p.StudyInstanceUID] = s
+	}
+	p.Modalities = slices.Clone(p.Modalities)
+	p.State, p.Rate = StudyStateComplete, 0
+	if p.CompletedAt.IsZero() {
+		p.CompletedAt = at
+	}
+	s.p, s.recent = p, nil
+	clear(s.assocs)
+}
+
 // pruneBefore drops the times before cut from the front of ts (oldest first).
 func pruneBefore(ts []time.Time, cut time.Time) []time.Time {
 	i := 0
@@ -152,37 +190,50 @@ func pruneBefore(ts []time.Time, cut time.Time) []time.Time {
 	return ts[i:]
 }
 
-// Completed turns the progress of a complete study into the study-complete
-// event Engine.PublishStudyComplete queues.
-func (p StudyProgress) Completed() StudyComplete {
-	return StudyComplete{
-		StudyInstanceUID: p.StudyInstanceUID, PatientID: p.PatientID, PatientName: p.PatientName,
-		AccessionNumber: p.AccessionNumber, StudyDate: p.StudyDate, Modalities: slices.Clone(p.Modalities),
-		SeriesCount: p.Series, InstanceCount: p.Instances, SizeBytes: p.Bytes,
-		FirstReceived: p.FirstReceived, LastReceived: p.LastReceived, CallingAE: p.CallingAE,
-	}
-}
-
 // Tick moves studies whose associations ended and that stayed quiet for the
 // idle time to complete, forgets complete studies older than keep, and
-// returns the studies that completed now.
+// returns the studies that completed now, oldest first. Only the engine
+// ticks its tracker to complete studies; the window's calls prune.
 func (t *StudyTracker) Tick(now time.Time) []StudyProgress {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var done []StudyProgress
-	for uid, s := range t.studies {
-		switch {
-		case s.p.State == StudyStateComplete:
-			if now.Sub(s.p.CompletedAt) > t.keep {
-				delete(t.studies, uid)
-			}
-		case len(s.assocs) == 0 && !s.ended.IsZero() && now.Sub(later(s.ended, s.p.LastReceived)) >= t.idle:
+	for _, s := range t.studies {
+		if s.p.State == StudyStateReceiving && len(s.assocs) == 0 && !s.ended.IsZero() &&
+			now.Sub(later(s.ended, s.p.LastReceived)) >= t.idle {
 			s.p.State, s.p.CompletedAt, s.p.Rate, s.recent = StudyStateComplete, now, 0, nil
-			done = append(done, s.p)
+			p := s.p
+			p.Modalities = slices.Clone(p.Modalities)
+			done = append(done, p)
 		}
 	}
+	t.pruneLocked(now)
 	slices.SortFunc(done, func(a, b StudyProgress) int { return a.FirstReceived.Compare(b.FirstReceived) })
 	return done
+}
+
+// prune forgets complete studies older than keep; it completes nothing.
+func (t *StudyTracker) prune(now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.pruneLocked(now)
+}
+
+// pruneLocked forgets complete studies that completed more than keep
+// before now. t.mu held.
+func (t *StudyTracker) pruneLocked(now time.Time) {
+	for uid, s := range t.studies {
+		if s.p.State == StudyStateComplete && now.Sub(s.p.CompletedAt) > t.keep {
+			delete(t.studies, uid)
+		}
+	}
+}
+
+// idleTime returns the idle time after which a study completes.
+func (t *StudyTracker) idleTime() time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.idle
 }
 
 func later(a, b time.Time) time.Time {

@@ -25,7 +25,6 @@ type Engine interface {
 	ActiveAssociations() int
 	StorageDir() string
 	Stats(ctx context.Context, now time.Time) (app.Stats, error)
-	PublishStudyComplete(ctx context.Context, s app.StudyComplete) error
 
 	Studies(ctx context.Context, q index.StudyQuery) ([]index.Study, int, error)
 	Series(ctx context.Context, studyUID string) ([]index.Series, error)

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -104,7 +105,14 @@ func run(t *testing.T, name string, args ...string) (string, error) {
 	return string(out), err
 }
 
-func corpusFile(name string) string { return filepath.Join("..", "..", "shared", "corpus", name) }
+// corpusFile is a file of the shared test corpus: $DICOMINBOX_CORPUS (the
+// Makefile sets it), else ../shared/corpus beside the checkout.
+func corpusFile(name string) string {
+	if dir := os.Getenv("DICOMINBOX_CORPUS"); dir != "" {
+		return filepath.Join(dir, name)
+	}
+	return filepath.Join("..", "..", "shared", "corpus", name)
+}
 
 // storescu sends files with calling AE MODALITY and waits for the release event.
 func (r *realWindow) storescu(t *testing.T, port string, files ...string) {
@@ -198,15 +206,19 @@ func TestStudyAppearsWithProgressThenCompletes(t *testing.T) {
 	}
 	var released time.Time
 	r.pumpUntil(t, "the release", func(ev app.Event) bool { released = ev.Time; return ev.Kind == scp.AssociationReleased })
-	// The tracker's clock is the event time: tick at chosen instants after
-	// the release, not at a wall clock the machine's load moves.
-	r.tick(released.Add(100 * time.Millisecond))
+	// The window never completes a study by itself, whatever its clock says:
+	// the engine decides and publishes StudyCompleted.
+	r.tick(released.Add(time.Minute))
 	if got := r.studies.cellText(row, 0); !strings.HasPrefix(got, "1 · ") {
-		t.Errorf("complete before the idle time: %q", got)
+		t.Errorf("complete without the engine's event: %q", got)
 	}
+	var completed time.Time
 	test.AssertNotificationSent(t, fyne.NewNotification("Study received", "ZHANG, SANFENG (张, 三丰) — 胸部CT平扫: 1 instance from MODALITY"), func() {
-		r.tick(released.Add(350 * time.Millisecond))
+		r.pumpUntil(t, "the engine's study-complete event", func(ev app.Event) bool { completed = ev.Time; return ev.Kind == app.StudyCompleted })
 	})
+	if idle := completed.Sub(released); idle < 300*time.Millisecond {
+		t.Errorf("complete %v after the release, before the idle time (300ms)", idle)
+	}
 	row = studyRow(r.studies, study)
 	if got := r.studies.cellText(row, 0); got != "complete" {
 		t.Errorf("progress after idle = %q, want complete", got)

@@ -75,8 +75,6 @@ func (c *catalogStub) Stats(context.Context, time.Time) (app.Stats, error) {
 	return s, nil
 }
 
-func (c *catalogStub) PublishStudyComplete(context.Context, app.StudyComplete) error { return nil }
-
 // Studies filters by substring of name/ID/description and pages; it does
 // not sort (the real sort is tested against the real engine).
 func (c *catalogStub) Studies(_ context.Context, q index.StudyQuery) ([]index.Study, int, error) {

@@ -1,8 +1,6 @@
 package ui
 
 import (
-	"context"
-	"log/slog"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -17,8 +15,9 @@ const pumpBuffer = 4096
 
 // runPump is the window's one event pump: it feeds every hub event to the
 // models at once, and at most every refreshEvery hands one coalesced
-// refresh to the UI goroutine. It also ticks the study tracker so that quiet
-// studies complete. It returns when done closes.
+// refresh to the UI goroutine. Studies complete when the engine says so (a
+// StudyCompleted event); the ticks only forget old ones. It returns when
+// done closes.
 func (w *mainWindow) runPump(done <-chan struct{}) {
 	events, unsub := w.engine.Events().Subscribe(pumpBuffer)
 	defer unsub()
@@ -40,16 +39,15 @@ func (w *mainWindow) runPump(done <-chan struct{}) {
 			dirty = true
 		case <-t.C:
 			now := w.opts.now()
-			completed := w.mon.Tick(now)
+			w.mon.Tick(now)
 			idle++
 			// Rates and durations move while anything runs: refresh once a
 			// second even without events then.
-			if !dirty && len(completed) == 0 && (idle < int(time.Second/refreshEvery) ||
+			if !dirty && (idle < int(time.Second/refreshEvery) ||
 				w.mon.Assocs.Active() == 0 && w.mon.Studies.Receiving() == 0) {
 				continue
 			}
 			send := u
-			send.completed = completed
 			u, dirty, idle = liveUpdate{}, false, 0
 			fyne.Do(func() { w.refreshLive(now, &send) })
 		}
@@ -58,8 +56,9 @@ func (w *mainWindow) runPump(done <-chan struct{}) {
 
 // liveUpdate is what changed since the last refresh.
 type liveUpdate struct {
-	stored    bool // an instance was stored: the study list and counts change
-	assocEnd  bool // an association ended
+	stored   bool // an instance was stored: the study list and counts change
+	assocEnd bool // an association ended
+	// completed are the studies the engine found complete.
 	completed []app.StudyProgress
 }
 
@@ -69,6 +68,10 @@ func (u *liveUpdate) note(ev app.Event) {
 		u.stored = true
 	case scp.AssociationReleased, scp.AssociationAborted, scp.AssociationRejected:
 		u.assocEnd = true
+	case app.StudyCompleted:
+		if ev.Completed != nil {
+			u.completed = append(u.completed, *ev.Completed)
+		}
 	}
 }
 
@@ -81,9 +84,10 @@ func (w *mainWindow) apply(ev app.Event) {
 	w.refreshLive(w.opts.now(), &u)
 }
 
-// tick completes the studies that went quiet at now and refreshes (tests).
+// tick forgets old complete studies at now and refreshes (tests).
 func (w *mainWindow) tick(now time.Time) {
-	w.refreshLive(now, &liveUpdate{completed: w.mon.Tick(now)})
+	w.mon.Tick(now)
+	w.refreshLive(now, &liveUpdate{})
 }
 
 // refreshLive renders the models: associations, study progress, activity
@@ -107,20 +111,13 @@ func (w *mainWindow) refreshLive(now time.Time, u *liveUpdate) {
 	}
 }
 
-// studyCompleted notifies the desktop and queues the Kafka lifecycle event.
+// studyCompleted reacts to a study the engine found complete: a desktop
+// notification when the settings ask for one. (The engine itself logs it
+// and queues its Kafka lifecycle event.)
 func (w *mainWindow) studyCompleted(s app.StudyProgress) {
-	cfg := w.engine.Config()
-	if cfg.NotifyStudyComplete {
+	if w.engine.Config().NotifyStudyComplete {
 		w.app.SendNotification(fyne.NewNotification("Study received", studyLine(s)))
 	}
-	ev := s.Completed()
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := w.engine.PublishStudyComplete(ctx, ev); err != nil {
-			slog.Warn("study-complete event not queued", "study", ev.StudyInstanceUID, "err", err)
-		}
-	}()
 }
 
 // studyLine describes a study in one line for a notification.

@@ -56,6 +56,9 @@ func Describe(err error, topic string) string {
 		}
 		return ke.Title()
 	}
+	if alert, ok := remoteTLSAlert(err); ok {
+		return describeAlert(alert)
+	}
 	var op *net.OpError
 	if errors.As(err, &op) && op.Op == "dial" {
 		addr := ""
@@ -89,6 +92,38 @@ func Describe(err error, topic string) string {
 		return errNoBrokers.Error()
 	}
 	return err.Error()
+}
+
+// remoteTLSAlert finds a TLS alert the broker sent ("tls: certificate
+// required"): crypto/tls reports it as a *net.OpError with Op "remote error"
+// around its (unexported) alert type.
+func remoteTLSAlert(err error) (string, bool) {
+	for err != nil {
+		var op *net.OpError
+		if !errors.As(err, &op) {
+			return "", false
+		}
+		if op.Op == "remote error" && op.Err != nil {
+			return op.Err.Error(), true
+		}
+		err = op.Err
+	}
+	return "", false
+}
+
+// describeAlert turns a TLS alert of the broker into words: the ones about
+// the client certificate say what to change.
+func describeAlert(alert string) string {
+	switch alert {
+	case "tls: certificate required":
+		return "TLS: the broker requires a client certificate (set the certificate and key files)"
+	case "tls: bad certificate", "tls: unknown certificate authority", "tls: unsupported certificate",
+		"tls: revoked certificate", "tls: expired certificate", "tls: unknown certificate":
+		return "TLS: the broker refused the client certificate (" + strings.TrimPrefix(alert, "tls: ") + ")"
+	case "tls: handshake failure", "tls: protocol version not supported", "tls: insufficient security level":
+		return "TLS: the broker refused the handshake (" + strings.TrimPrefix(alert, "tls: ") + ")"
+	}
+	return "TLS: the broker sent the alert " + strings.TrimPrefix(alert, "tls: ")
 }
 
 // netReason is the last, human part of a dial error ("connection refused").

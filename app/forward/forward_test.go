@@ -10,6 +10,8 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
+	"fmt"
 	"log/slog"
 	"math/big"
 	"net"
@@ -167,5 +169,25 @@ func TestRelayDropsLifecycleWithoutTopic(t *testing.T) {
 	}
 	if !r.State().Connected {
 		t.Errorf("state %+v", r.State())
+	}
+}
+
+// TestDescribeTLSAlerts: alerts the broker sends about the client
+// certificate are said in words, also when wrapped.
+func TestDescribeTLSAlerts(t *testing.T) {
+	remote := func(alert string) error { return &net.OpError{Op: "remote error", Err: errors.New(alert)} }
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{remote("tls: certificate required"), "TLS: the broker requires a client certificate (set the certificate and key files)"},
+		{fmt.Errorf("metadata: %w", remote("tls: bad certificate")), "TLS: the broker refused the client certificate (bad certificate)"},
+		{&net.OpError{Op: "read", Net: "tcp", Err: remote("tls: expired certificate")}, "TLS: the broker refused the client certificate (expired certificate)"},
+		{remote("tls: handshake failure"), "TLS: the broker refused the handshake (handshake failure)"},
+		{remote("tls: internal error"), "TLS: the broker sent the alert internal error"},
+	} {
+		if got := Describe(c.err, ""); got != c.want {
+			t.Errorf("Describe(%v) = %q, want %q", c.err, got, c.want)
+		}
 	}
 }
