@@ -143,6 +143,14 @@ func (l *ActivityLog) Entries(min slog.Level) []LogEntry {
 	return out
 }
 
+// Newest returns the sequence number of the newest entry (0 when empty): it
+// changes when an entry is added, not when one is updated in place.
+func (l *ActivityLog) Newest() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.seq
+}
+
 // Version changes whenever an entry is added or updated (0 when empty).
 func (l *ActivityLog) Version() uint64 {
 	l.mu.Lock()

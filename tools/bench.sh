@@ -4,7 +4,7 @@
 #
 # Usage: tools/bench.sh            (from anywhere; works in the repository root)
 # Environment:
-#   BENCH_REPS=3          repetitions per case and receiver; the median is reported
+#   BENCH_REPS=3          repetitions per case and receiver (case w too); the median is reported
 #   BENCH_QUICK=1         small workloads (100 CT, 4 multi-frame, 500 tiny, 50 Nagle)
 #   BENCH_CASES="a b c d e w"                          subset of cases to run (w: the CT workload
 #                         with the window open under Xvfb vs headless serve, tools/benchwindow.sh)
@@ -318,7 +318,7 @@ main() {
     rm -rf "$RUNS"
     if [[ -n $CASES ]]; then { report; kafka_report; } | tee "$OUT/results.md"; else : >"$OUT/results.md"; fi
     if (( WINDOW_CASE )); then
-        { echo; BENCH_BIN=$BIN BENCH_PAUSE=$PAUSE BENCH_QUICK=$QUICK tools/benchwindow.sh; } | tee -a "$OUT/results.md"
+        { echo; BENCH_BIN=$BIN BENCH_PAUSE=$PAUSE BENCH_QUICK=$QUICK BENCH_WINDOW_REPS=${BENCH_WINDOW_REPS:-$REPS} tools/benchwindow.sh; } | tee -a "$OUT/results.md"
     fi
     log "results: $OUT/results.md, raw runs: $OUT/runs.tsv"
 }

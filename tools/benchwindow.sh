@@ -3,10 +3,12 @@
 # The CT workload of case (b) (0.5 MB CT instances, 4 concurrent storescu associations) is sent
 # to `dicominbox serve` (headless) and to the desktop window (`dicominbox` without arguments,
 # on a private Xvfb 1280x800), interleaved in the same run, order alternating per repetition.
-# Reported: throughput of each, the ratio window ÷ serve (goal ≥ 0.90), and how often the
-# screen changed while the window received: a sampler hashes the whole screen every
-# BENCH_WINDOW_SAMPLE seconds during both contenders' sends (same overhead for both; during the
-# headless runs the screen is blank), so "distinct screens" counts the window's refreshes.
+# Reported: throughput of each, the ratio window ÷ serve (goal ≥ 0.90), and whether the window
+# kept refreshing while it received: a sampler hashes the whole screen every BENCH_WINDOW_SAMPLE
+# seconds during both contenders' sends (same overhead for both; during the headless runs the
+# screen is blank), so "distinct screens" counts the window's visible refreshes, and "longest
+# unchanged" is the longest span over which consecutive samples showed the same screen. The
+# window passes if every run shows ≥ 2 distinct screens and nothing stayed unchanged > 1 s.
 #
 # Usage: tools/benchwindow.sh            (tools/bench.sh runs it as case "w")
 # Environment:
@@ -126,9 +128,17 @@ send() {
     ELAPSED=$(awk -v a="$T0" -v b="$T1" 'BEGIN { printf "%.4f", b - a }')
 }
 
-# distinct SAMPLES T0 T1: number of different screens sampled between T0 and T1, and samples.
+# distinct SAMPLES T0 T1: between T0 and T1, the number of different screens sampled, the number
+# of samples, and the longest span (s) from a sample to the last following sample that still
+# showed the same screen (0: every sample differed from the one before).
 distinct() {
-    awk -v a="$2" -v b="$3" '$1 >= a && $1 <= b { n++; if (!($2 in seen)) { seen[$2] = 1; d++ } } END { printf "%d %d\n", d, n }' "$1"
+    awk -v a="$2" -v b="$3" '
+        $1 >= a && $1 <= b {
+            n++
+            if (!($2 in seen)) { seen[$2] = 1; d++ }
+            if (n == 1 || $2 != prev) { since = $1; prev = $2 } else if ($1 - since > m) m = $1 - since
+        }
+        END { printf "%d %d %.2f\n", d, n, m }' "$1"
 }
 
 # cpu_ticks PID: user + system CPU time of a process so far, in clock ticks.
@@ -175,12 +185,13 @@ run_one() {
     [[ $who == serve && $rc != 0 ]] && die "serve exited with status $rc; log: $logf"
     stored=$(find "$dir/storage" -name '*.dcm' -not -path '*/.incoming/*' -type f | wc -l)
     (( stored == ${#FILES[@]} )) || die "$who rep $rep: $stored of ${#FILES[@]} instances stored; log: $logf"
-    read -r d n < <(distinct "$samples" "$T0" "$T1")
+    read -r d n stale < <(distinct "$samples" "$T0" "$T1")
     # receiver CPU during the send, ms per instance
     cpu=$(awk -v a="$cpu0" -v b="$cpu1" -v hz="$(getconf CLK_TCK)" -v n="${#FILES[@]}" 'BEGIN { printf "%.3f", (b - a) * 1000 / hz / n }')
-    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$who" "$rep" "$ELAPSED" "$d" "$n" "$cpu" >>"$OUT/window.tsv"
-    log "$(printf '%-6s rep %d: %7.3f s  %7.1f inst/s  CPU %s ms/inst  %d distinct screens in %d samples' "$who" "$rep" "$ELAPSED" \
-        "$(awk -v n="${#FILES[@]}" -v t="$ELAPSED" 'BEGIN { print n / t }')" "$cpu" "$d" "$n")"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$who" "$rep" "$ELAPSED" "$d" "$n" "$cpu" "$stale" >>"$OUT/window.tsv"
+    log "$(printf '%-6s rep %d: %7.3f s  %7.1f inst/s  CPU %s ms/inst  %d distinct screens in %d samples, longest unchanged %s s (load %s)' \
+        "$who" "$rep" "$ELAPSED" "$(awk -v n="${#FILES[@]}" -v t="$ELAPSED" 'BEGIN { print n / t }')" "$cpu" "$d" "$n" "$stale" \
+        "$(cut -d' ' -f1 /proc/loadavg)")"
     rm -rf "$dir"
     sync
     sleep "$PAUSE"
@@ -203,13 +214,17 @@ done
     echo "$(date -u +'%Y-%m-%d %H:%M UTC'), $(nproc) cores, commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git status --porcelain 2>/dev/null | grep -q . && echo ' + uncommitted changes'). Load average at the start: $LOAD0, at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
     echo "Workload: ${#FILES[@]} CT × 0.5 MB, $ASSOCS concurrent storescu associations (TCP_NODELAY=1), fsync on; median of $REPS interleaved runs each; the screen sampled every ${SAMPLE} s during both."
     echo
-    echo "| receiver | time, s | throughput | receiver CPU during the send, ms/instance | distinct screens / samples during the send (per run) |"
+    echo "| receiver | time, s | throughput | receiver CPU during the send, ms/instance | distinct screens / samples during the send, longest unchanged (per run) |"
     echo "|---|---:|---:|---:|---|"
     for w in serve window; do
         t=$(median "$w" 3)
-        echo "| $([[ $w == serve ]] && echo 'dicominbox serve (headless)' || echo 'dicominbox window (Xvfb 1280×800)') | $t | $(awk -v n="${#FILES[@]}" -v b="$BYTES" -v t="$t" 'BEGIN { printf "%.0f inst/s, %.0f MB/s", n / t, b / 1e6 / t }') | $(median "$w" 6) | $(awk -F'\t' -v w="$w" '$1 == w { printf "%s%d/%d", sep, $4, $5; sep = ", " }' "$OUT/window.tsv") |"
+        echo "| $([[ $w == serve ]] && echo 'dicominbox serve (headless)' || echo 'dicominbox window (Xvfb 1280×800)') | $t | $(awk -v n="${#FILES[@]}" -v b="$BYTES" -v t="$t" 'BEGIN { printf "%.0f inst/s, %.0f MB/s", n / t, b / 1e6 / t }') | $(median "$w" 6) | $(awk -F'\t' -v w="$w" '$1 == w { printf "%s%d/%d %.1fs", sep, $4, $5, $7; sep = ", " }' "$OUT/window.tsv") |"
     done
     echo
     echo "Window ÷ serve throughput: **$(awk -v a="$ts" -v b="$tw" 'BEGIN { printf "%.2f", a / b }')** (goal ≥ 0.90); per repetition: $(
         awk -F'\t' '{ t[$1 "," $2] = $3; if ($2 > m) m = $2 } END { for (k = 1; k <= m; k++) printf "%s%.2f", (k > 1 ? ", " : ""), t["serve," k] / t["window," k] }' "$OUT/window.tsv")."
+    echo
+    echo "The window kept refreshing during the sends: $(awk -F'\t' '$1 == "window" { runs++; if ($4 < 2 || $7 > 1.0) bad++ }
+        END { if (runs && !bad) print "**yes** (every run: at least 2 distinct screens, no screen unchanged for more than 1 s)";
+              else printf "**NO** (%d of %d runs had fewer than 2 distinct screens or a screen unchanged for more than 1 s)", bad, runs }' "$OUT/window.tsv")."
 } | tee "$OUT/window.md"

@@ -19,6 +19,7 @@ type activityView struct {
 	entries []app.LogEntry
 	min     slog.Level
 	version uint64 // of the log when entries were read
+	newest  uint64 // the newest entry's sequence number then
 }
 
 var levelChoices = []struct {
@@ -89,20 +90,25 @@ func levelImportance(l slog.Level) widget.Importance {
 // setLevel changes the filter and re-reads the log.
 func (v *activityView) setLevel(l slog.Level) {
 	v.min = l
-	v.version = ^uint64(0)
+	v.version, v.newest = ^uint64(0), ^uint64(0) // re-read now
 	v.update()
 }
 
-// update re-reads the log when it changed. UI goroutine only.
+// update re-reads the log when it changed: at once when an entry was added,
+// when the window's live gate says so when entries were only updated in
+// place (the running "Stored N instances" line). UI goroutine only.
 func (v *activityView) update() {
 	if v.list == nil {
 		return
 	}
-	ver := v.w.mon.Log.Version()
+	ver, newest := v.w.mon.Log.Version(), v.w.mon.Log.Newest()
 	if ver == v.version {
 		return
 	}
-	v.version = ver
+	if newest == v.newest && !v.w.liveDue() {
+		return
+	}
+	v.version, v.newest = ver, newest
 	v.entries = v.w.mon.Log.Entries(v.min)
 	v.list.Refresh()
 }

@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -19,6 +21,7 @@ type assocView struct {
 	content fyne.CanvasObject
 	rows    []app.AssocRow
 	now     time.Time
+	shape   string // the rows' ids and states as last drawn: a change is drawn at once
 }
 
 var assocColumns = []struct {
@@ -36,16 +39,15 @@ func newAssocView(w *mainWindow) *assocView {
 		func() fyne.CanvasObject { return widget.NewLabel("") },
 		func(id widget.TableCellID, o fyne.CanvasObject) {
 			l := o.(*widget.Label)
-			l.Truncation = fyne.TextTruncateEllipsis
-			if id.Row >= len(v.rows) {
+			if id.Row >= len(v.rows) || id.Col >= len(assocColumns) {
 				l.SetText("")
 				return
 			}
-			r := v.rows[id.Row]
-			text, imp := v.cell(r, id.Col)
-			if l.Text != text || l.Importance != imp {
-				l.Importance = imp
-				l.SetText(text)
+			text, imp := v.cell(v.rows[id.Row], id.Col)
+			restyle := l.Importance != imp
+			l.Importance = imp
+			if !setCellText(l, text, assocColumns[id.Col].width) && restyle {
+				l.Refresh()
 			}
 		})
 	v.table.ShowHeaderRow = true
@@ -103,16 +105,34 @@ func (v *assocView) cell(r app.AssocRow, col int) (string, widget.Importance) {
 	return "", widget.MediumImportance
 }
 
-// update re-reads the tracker. UI goroutine only.
+// update re-reads the tracker and redraws the table: at once when an
+// association came, went or changed state, otherwise (only numbers moved)
+// when the window's live gate says so. It is the first view refreshLive
+// updates: it records the refresh's instant for the others. UI goroutine only.
 func (v *assocView) update(now time.Time) {
-	v.now = now
-	v.rows = v.w.mon.Assocs.Rows(now)
+	v.w.frameNow = now
+	rows := v.w.mon.Assocs.Rows(now)
+	shape := assocShape(rows)
+	if shape == v.shape && !v.w.liveDue() {
+		return
+	}
+	v.now, v.rows, v.shape = now, rows, shape
 	if len(v.rows) == 0 {
 		v.empty.Show()
 	} else {
 		v.empty.Hide()
 	}
 	v.table.Refresh()
+}
+
+// assocShape is what of the rows must be shown without delay: which
+// associations there are, their states, reasons and errors.
+func assocShape(rows []app.AssocRow) string {
+	var b strings.Builder
+	for _, r := range rows {
+		fmt.Fprintf(&b, "%d\x00%d\x00%s\x00%s\x01", r.ID, r.State, r.Reason, r.LastError)
+	}
+	return b.String()
 }
 
 // rowText returns the cells of row i as text (tests).

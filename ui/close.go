@@ -53,17 +53,19 @@ func (w *mainWindow) quit() {
 	}
 }
 
-// trayActive reports whether the tray menu keeps the app alive.
+// trayActive reports whether the tray menu keeps the app alive: it is
+// installed and the settings still ask for it. (Hiding the window without a
+// tray menu would leave no way back to it.)
 func (w *mainWindow) trayActive() bool {
-	_, ok := w.app.(desktop.App)
-	return ok && w.engine.Config().KeepRunningInTray && !w.closing
+	return w.trayInstalled && w.engine.Config().KeepRunningInTray && !w.closing
 }
 
 // setupTray installs the system-tray menu when the settings ask for it and
-// the driver supports it: show the window, start/stop, quit.
+// the driver supports it: show the window, start/stop, quit. It is called
+// when the window opens and after the settings were saved.
 func (w *mainWindow) setupTray() {
 	desk, ok := w.app.(desktop.App)
-	if !ok || !w.engine.Config().KeepRunningInTray {
+	if !ok || w.trayInstalled || !w.engine.Config().KeepRunningInTray {
 		return
 	}
 	show := fyne.NewMenuItem("Show DICOM Inbox", func() { w.win.Show(); w.win.RequestFocus() })

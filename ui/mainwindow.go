@@ -34,6 +34,10 @@ const (
 	statusPoll = time.Second
 	// refreshEvery is the event pump's coalescing period (≤ 20 refreshes/s).
 	refreshEvery = 50 * time.Millisecond
+	// statsEvery spaces out the status line's query (instances today: an
+	// SQL count over today's rows) while instances arrive; the status poll
+	// brings it up to date at least every statusPoll.
+	statsEvery = 900 * time.Millisecond
 	// searchDebounce is how long the search waits for typing to pause.
 	searchDebounce = 250 * time.Millisecond
 )
@@ -47,7 +51,8 @@ func NewMainWindow(a fyne.App, e Engine, configPath string) fyne.Window {
 }
 
 func productionOptions(configPath string) options {
-	return options{poll: statusPoll, pump: true, async: true, debounce: searchDebounce, configPath: configPath}
+	return options{poll: statusPoll, pump: true, async: true, debounce: searchDebounce, configPath: configPath,
+		live: liveEvery, statsEvery: statsEvery}
 }
 
 // options are the seams the tests use; NewMainWindow sets the production values.
@@ -57,10 +62,15 @@ type options struct {
 	pump       bool          // subscribe to the engine's events (tests call apply instead)
 	async      bool          // run queries off the UI goroutine (tests run them inline)
 	debounce   time.Duration // search debounce; 0 searches at every keystroke
+	live       time.Duration // at most one live redraw of moving numbers per live; 0: at every refresh
+	statsEvery time.Duration // at most one status-line query per statsEvery from events; 0: every time
 	configPath string
 	now        func() time.Time // clock; nil = time.Now
 	loc        *time.Location   // time zone of the tables; nil = time.Local
 	openFolder func(string) error
+	portOwner  func(port int) string // who listens on a port ("" = unknown); nil = read /proc
+	// after runs f on the UI goroutine once d has passed; nil = a timer and fyne.Do.
+	after func(d time.Duration, f func())
 }
 
 type mainWindow struct {
@@ -87,6 +97,14 @@ type mainWindow struct {
 	closing    bool  // the window is being closed for good
 	// trayInstalled: a tray menu keeps the app alive without windows.
 	trayInstalled bool
+	// live spaces out redraws of moving numbers (see liveEvery); frameNow is
+	// the instant of the refresh being drawn (refreshLive passes it to
+	// assocs.update first, then to the other views).
+	live     liveGate
+	frameNow time.Time
+	// owner is who holds the port, looked up for the status text ownerFor
+	// (the engine's "port N is already in use" line).
+	owner, ownerFor string
 
 	stop     chan struct{} // closed when the window closes: ends the pump and the poll
 	stopOnce sync.Once
@@ -111,6 +129,12 @@ func newMainWindow(a fyne.App, e Engine, opts options) *mainWindow {
 	if opts.openFolder == nil {
 		opts.openFolder = openFolder
 	}
+	if opts.after == nil {
+		opts.after = func(d time.Duration, f func()) { time.AfterFunc(d, func() { fyne.Do(f) }) }
+	}
+	if opts.portOwner == nil {
+		opts.portOwner = func(port int) string { return portOwner(procRoot, port) }
+	}
 	w := &mainWindow{
 		app:    a,
 		win:    a.NewWindow(windowTitle),
@@ -118,6 +142,7 @@ func newMainWindow(a fyne.App, e Engine, opts options) *mainWindow {
 		opts:   opts,
 		mon:    app.NewMonitor(e.Config()),
 		stop:   make(chan struct{}),
+		live:   liveGate{t: throttle{every: opts.live}},
 	}
 
 	w.status = widget.NewLabel("")
@@ -146,8 +171,8 @@ func newMainWindow(a fyne.App, e Engine, opts options) *mainWindow {
 	w.win.SetOnClosed(w.closed)
 	w.setupTray()
 
-	w.studies.reload()
-	w.stats.reload()
+	w.studies.reloadNow()
+	w.stats.reloadNow()
 	if opts.pump {
 		go w.runPump(w.stop)
 	}
@@ -156,6 +181,10 @@ func newMainWindow(a fyne.App, e Engine, opts options) *mainWindow {
 	}
 	return w
 }
+
+// liveDue reports whether the refresh being drawn redraws moving numbers.
+// UI goroutine only.
+func (w *mainWindow) liveDue() bool { return w.live.due(w.frameNow) }
 
 // closed runs when the window is gone: the pump and the poll end.
 func (w *mainWindow) closed() { w.stopOnce.Do(func() { close(w.stop) }) }
@@ -171,6 +200,7 @@ func (w *mainWindow) onToggle() {
 	}
 	w.pending = pending
 	w.lastErr = nil
+	w.owner, w.ownerFor = "", ""
 	w.refresh()
 
 	go func() {
@@ -236,12 +266,35 @@ func (w *mainWindow) refresh() {
 	if w.lastErr != nil || strings.HasPrefix(w.engine.Status(), "Not listening") {
 		importance = widget.DangerImportance
 	}
-	text := w.statusText()
+	base := w.statusText()
+	text := base
+	if w.owner != "" && w.ownerFor == base {
+		text += " (" + w.owner + ")"
+	}
 	if w.status.Text != text || w.status.Importance != importance {
 		w.status.Importance = importance
 		w.status.SetText(text) // refreshes, also for an importance-only change
 	}
 	w.stats.show()
+	if w.pending == opNone && !w.engine.Running() && portBusy(base) && w.ownerFor != base {
+		w.lookupOwner(base)
+	}
+}
+
+// lookupOwner finds out, off the UI goroutine, who holds the port the
+// status line says is in use, and shows it.
+func (w *mainWindow) lookupOwner(status string) {
+	w.ownerFor, w.owner = status, ""
+	port := w.engine.Config().Port
+	w.background(func() func() {
+		owner := w.opts.portOwner(port)
+		return func() {
+			if w.ownerFor == status && owner != "" {
+				w.owner = owner
+				w.refresh()
+			}
+		}
+	})
 }
 
 func (w *mainWindow) setToggle(text string, icon fyne.Resource, importance widget.Importance) {

@@ -27,19 +27,19 @@ type studyColumn struct {
 }
 
 var studyColumns = []studyColumn{
-	{"Progress", 120, index.SortDefault, nil}, // rendered by progressCell
-	{"Patient name", 215, index.SortPatientName, func(s index.Study, _ *studyView) string { return personName(s.PatientName) }},
-	{"Patient ID", 130, index.SortPatientID, func(s index.Study, _ *studyView) string { return s.PatientID }},
+	{"Progress", 150, index.SortDefault, nil}, // rendered by progressCell
+	{"Patient name", 200, index.SortPatientName, func(s index.Study, _ *studyView) string { return personName(s.PatientName) }},
+	{"Patient ID", 120, index.SortPatientID, func(s index.Study, _ *studyView) string { return s.PatientID }},
 	{"Study date", 95, index.SortStudyDate, func(s index.Study, _ *studyView) string { return dicomDate(s.StudyDate) }},
 	{"Modalities", 90, index.SortModalities, func(s index.Study, _ *studyView) string { return strings.ReplaceAll(s.Modalities, `\`, ", ") }},
-	{"Description", 140, index.SortDescription, func(s index.Study, _ *studyView) string { return s.Description }},
-	{"Accession", 105, index.SortAccession, func(s index.Study, _ *studyView) string { return s.AccessionNumber }},
+	{"Description", 110, index.SortDescription, func(s index.Study, _ *studyView) string { return s.Description }},
+	{"Accession", 90, index.SortAccession, func(s index.Study, _ *studyView) string { return s.AccessionNumber }},
 	{"Series/inst.", 90, index.SortInstances, func(s index.Study, _ *studyView) string {
 		return fmt.Sprintf("%d / %s", s.SeriesCount, groupThousands(s.InstanceCount))
 	}},
-	{"Size", 75, index.SortSize, func(s index.Study, _ *studyView) string { return app.HumanBytes(s.SizeBytes) }},
-	{"Source AE", 85, index.SortSourceAE, func(s index.Study, _ *studyView) string { return s.SourceAE }},
-	{"Received", 100, index.SortLastReceived, func(s index.Study, v *studyView) string {
+	{"Size", 85, index.SortSize, func(s index.Study, _ *studyView) string { return app.HumanBytes(s.SizeBytes) }},
+	{"Source AE", 105, index.SortSourceAE, func(s index.Study, _ *studyView) string { return s.SourceAE }},
+	{"Received", 90, index.SortLastReceived, func(s index.Study, v *studyView) string {
 		return timeOfDay(s.LastReceived, v.now, v.w.opts.loc)
 	}},
 }
@@ -57,19 +57,36 @@ type studyView struct {
 	content fyne.CanvasObject
 
 	// UI goroutine only.
-	query    index.StudyQuery // the query shown (or being loaded)
-	rows     []index.Study
-	total    int
-	err      error
-	progress map[string]app.StudyProgress
-	now      time.Time
-	loading  bool // a query is in flight
-	again    bool // reload once the query in flight is done
-	debounce *time.Timer
+	query     index.StudyQuery // the query shown (or being loaded)
+	rows      []index.Study
+	total     int
+	err       error
+	progress  map[string]app.StudyProgress
+	now       time.Time
+	frame     int  // counts progress redraws: steps the activity indicators
+	loading   bool // a query is in flight
+	again     bool // reload once the query in flight is done
+	debounce  *time.Timer
+	againLive bool // the reload folded into again was only for arriving instances
+	// Live redraws (see liveEvery): the progress column and the page.
+	progressShape string     // the tracked studies and their states as last drawn
+	livePage      throttle   // spaces out page queries caused by arriving instances
+	trailing      bool       // a trailing live reload is scheduled
+	pending       *pageQuery // a page queried for arriving instances, shown at the next live redraw
+	flushing      bool       // a timer will show pending if no refresh does
+}
+
+// pageQuery is the result of one page query.
+type pageQuery struct {
+	q     index.StudyQuery
+	rows  []index.Study
+	total int
+	err   error
 }
 
 func newStudyView(w *mainWindow) *studyView {
-	v := &studyView{w: w, query: index.StudyQuery{Limit: studyPageSize}, progress: map[string]app.StudyProgress{}, now: w.opts.now()}
+	v := &studyView{w: w, query: index.StudyQuery{Limit: studyPageSize}, progress: map[string]app.StudyProgress{}, now: w.opts.now(),
+		livePage: throttle{every: w.opts.live}}
 	v.search = widget.NewEntry()
 	v.search.SetPlaceHolder("Search patient name, patient ID, accession, description, modality… (Ctrl+F)")
 	v.search.OnChanged = v.onSearch
@@ -100,7 +117,7 @@ func newStudyView(w *mainWindow) *studyView {
 func (v *studyView) size() (int, int) { return len(v.rows), len(studyColumns) }
 
 func (v *studyView) createCell() fyne.CanvasObject {
-	act := widget.NewActivity()
+	act := newPulse()
 	act.Hide()
 	l := widget.NewLabel("")
 	l.Truncation = fyne.TextTruncateEllipsis
@@ -110,7 +127,7 @@ func (v *studyView) createCell() fyne.CanvasObject {
 func (v *studyView) updateCell(id widget.TableCellID, o fyne.CanvasObject) {
 	c := o.(*fyne.Container)
 	l := c.Objects[0].(*widget.Label)
-	act := c.Objects[1].(*widget.Activity)
+	act := c.Objects[1].(*pulse)
 	if id.Row >= len(v.rows) || id.Col >= len(studyColumns) {
 		l.SetText("")
 		return
@@ -122,16 +139,20 @@ func (v *studyView) updateCell(id widget.TableCellID, o fyne.CanvasObject) {
 	} else {
 		text = studyColumns[id.Col].text(s, v)
 	}
+	width := studyColumns[id.Col].width
 	if receiving {
-		act.Show()
-		act.Start()
-	} else {
-		act.Stop()
-		act.Hide()
+		act.step(v.frame)
+		width -= act.MinSize().Width
 	}
-	if l.Text != text {
-		l.SetText(text)
+	if receiving != act.Visible() {
+		if receiving {
+			act.Show()
+		} else {
+			act.Hide()
+		}
+		c.Refresh() // lay the cell out again: the indicator takes room or gives it back
 	}
+	setCellText(l, text, width)
 }
 
 // progressText is the progress cell: "37 · 12.3/s" (instances received, rate) with the
@@ -185,7 +206,7 @@ func (v *studyView) sortBy(c index.StudyColumn) {
 	}
 	v.query.Offset = 0
 	v.table.Refresh()
-	v.reload()
+	v.reloadNow()
 }
 
 // onSearch debounces typing; the query runs off the UI goroutine.
@@ -198,7 +219,7 @@ func (v *studyView) onSearch(text string) {
 			return
 		}
 		v.query.Filter, v.query.Offset = text, 0
-		v.reload()
+		v.reloadNow()
 	}
 	if v.w.opts.debounce <= 0 {
 		apply()
@@ -214,14 +235,48 @@ func (v *studyView) page(delta int) {
 		return
 	}
 	v.query.Offset = off
-	v.reload()
+	v.reloadNow()
 }
 
-// reload queries the current page off the UI goroutine. While a query is in
-// flight, further reloads are folded into one that follows it.
+// reload is the reload for arriving instances: the page is queried at once
+// unless the last such query is less than liveEvery old; then it is queried
+// when that time is up (one trailing query, so the last state always shows).
+// UI goroutine only.
 func (v *studyView) reload() {
+	now := v.w.opts.now()
+	if d := v.livePage.wait(now); d > 0 {
+		if !v.trailing {
+			v.trailing = true
+			v.w.opts.after(d, func() {
+				v.trailing = false
+				select {
+				case <-v.w.stop: // the window is gone
+				default:
+					v.reload()
+				}
+			})
+		}
+		return
+	}
+	v.livePage.due(now)
+	v.startQuery(true)
+}
+
+// reloadNow queries the current page at once and shows it when it comes (a
+// user's search, sort, page turn, refresh or delete).
+func (v *studyView) reloadNow() { v.startQuery(false) }
+
+// startQuery queries the current page off the UI goroutine. While a query
+// is in flight, further reloads are folded into one that follows it. A live
+// query's page is shown at the window's next live redraw, with the other
+// moving numbers, rather than in a repaint of its own.
+func (v *studyView) startQuery(live bool) {
 	if v.loading {
-		v.again = true
+		if !v.again {
+			v.again, v.againLive = true, live
+		} else {
+			v.againLive = v.againLive && live
+		}
 		return
 	}
 	v.loading = true
@@ -230,26 +285,68 @@ func (v *studyView) reload() {
 		ctx, cancel := contextTimeout()
 		defer cancel()
 		rows, total, err := v.w.engine.Studies(ctx, q)
-		return func() { v.loaded(q, rows, total, err) }
+		return func() { v.loaded(&pageQuery{q, rows, total, err}, live) }
 	})
 }
 
-func (v *studyView) loaded(q index.StudyQuery, rows []index.Study, total int, err error) {
+func (v *studyView) loaded(p *pageQuery, live bool) {
 	v.loading = false
-	if q == v.query {
-		v.rows, v.total, v.err = rows, total, err
-		if err == nil && total > 0 && q.Offset >= total { // the page went away (deletes)
-			v.query.Offset = (total - 1) / studyPageSize * studyPageSize
-			v.again = true
+	switch {
+	case p.q != v.query:
+		if !v.again { // the query changed while this one ran
+			v.again, v.againLive = true, false
 		}
-		v.show()
-	} else {
-		v.again = true // the query changed while this one ran
+	case live && v.w.opts.live > 0:
+		v.pending = p
+		v.flushSoon()
+	default:
+		v.pending = nil
+		v.showPage(p)
 	}
 	if v.again {
 		v.again = false
-		v.reload()
+		v.startQuery(v.againLive)
 	}
+}
+
+// showPage shows a page that answers the current query.
+func (v *studyView) showPage(p *pageQuery) {
+	if p.q != v.query {
+		return
+	}
+	v.rows, v.total, v.err = p.rows, p.total, p.err
+	if p.err == nil && p.total > 0 && p.q.Offset >= p.total { // the page went away (deletes)
+		v.query.Offset = (p.total - 1) / studyPageSize * studyPageSize
+		v.startQuery(false)
+	}
+	v.show()
+}
+
+// flushSoon makes sure a pending page is shown soon even if no refresh of
+// the window comes to show it: shortly after the current live slot (the
+// event pump's refresh, every refreshEvery while events flow, usually
+// comes first), it runs a live refresh of the whole window, so that the page
+// and every other moving number are drawn together, in one repaint.
+func (v *studyView) flushSoon() {
+	if v.flushing {
+		return
+	}
+	v.flushing = true
+	v.w.opts.after(v.w.live.t.wait(v.w.opts.now())+2*refreshEvery, func() {
+		v.flushing = false
+		select {
+		case <-v.w.stop:
+			return
+		default:
+		}
+		if v.pending == nil {
+			return // a refresh showed it
+		}
+		v.w.refreshLive(v.w.opts.now(), nil)
+		if v.pending != nil { // this slot was drawn already: the next one
+			v.flushSoon()
+		}
+	})
 }
 
 // show renders rows, pager and the empty-list text.
@@ -287,15 +384,39 @@ func (v *studyView) show() {
 	v.table.Refresh()
 }
 
-// showProgress re-reads the study tracker. UI goroutine only.
+// showProgress re-reads the study tracker and redraws the table, with the
+// page last queried for arriving instances: at once when a study started or
+// completed, otherwise (only counts and rates moved) when the window's live
+// gate says so. UI goroutine only.
 func (v *studyView) showProgress(now time.Time) {
-	v.now = now
+	v.w.frameNow = now
 	all := v.w.mon.Studies.All(now)
+	shape := progressShape(all)
+	if shape == v.progressShape && !v.w.liveDue() {
+		return
+	}
+	if p := v.pending; p != nil { // the page queried for the instances that arrived
+		v.pending = nil
+		v.showPage(p)
+	}
+	v.progressShape, v.now = shape, now
+	v.frame++
 	v.progress = make(map[string]app.StudyProgress, len(all))
 	for _, p := range all {
 		v.progress[p.StudyInstanceUID] = p
 	}
 	v.table.Refresh()
+}
+
+// progressShape is what of the progress must be shown without delay: which
+// studies are tracked and whether each is receiving or complete.
+func progressShape(all []app.StudyProgress) string {
+	var b strings.Builder
+	for _, p := range all {
+		b.WriteString(p.StudyInstanceUID)
+		b.WriteByte(byte('0' + p.State))
+	}
+	return b.String()
 }
 
 // onSelected opens the detail of the study.
@@ -304,7 +425,7 @@ func (v *studyView) onSelected(id widget.TableCellID) {
 	if id.Row < 0 || id.Row >= len(v.rows) {
 		return
 	}
-	showStudyDetail(v.w.win, v.w.engine, v.rows[id.Row], v.reload)
+	showStudyDetail(v.w.win, v.w.engine, v.rows[id.Row], v.reloadNow)
 }
 
 // cellText returns the text of a cell as shown (tests).

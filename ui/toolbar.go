@@ -53,8 +53,8 @@ func (w *mainWindow) addShortcuts() {
 // refreshAll re-reads everything: status, numbers, studies, associations, log.
 func (w *mainWindow) refreshAll() {
 	w.refresh()
-	w.stats.reload()
-	w.studies.reload()
+	w.stats.reloadNow()
+	w.studies.reloadNow()
 	w.refreshLive(w.opts.now(), nil)
 }
 
@@ -88,9 +88,10 @@ func (w *mainWindow) saveSettings(cfg app.Config) error {
 	}
 	w.mon.Configure(cfg)
 	fyne.Do(func() {
+		w.setupTray() // the tray option may have been switched on
 		w.refresh()
-		w.studies.reload() // the storage folder may have changed
-		w.stats.reload()
+		w.studies.reloadNow() // the storage folder may have changed
+		w.stats.reloadNow()
 	})
 	if applyErr != nil {
 		slog.Warn("settings saved; the listener did not restart", "err", applyErr)
