@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"reflect"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -99,7 +100,7 @@ func (e *Engine) Start() error {
 		return err
 	}
 	e.startWatchLocked()
-	e.setView(true, fmt.Sprintf("Listening as %s on port %d", e.cfg.AETitle, e.addr.(*net.TCPAddr).Port))
+	e.setView(true, listeningStatus(e.cfg, e.addr))
 	return nil
 }
 
@@ -112,21 +113,7 @@ func (e *Engine) startLocked() error {
 	if err != nil {
 		return err
 	}
-	h := &storeHandler{store: st, minFree: cfg.MinFreeMB << 20, log: e.log, refs: &e.refs}
-	srv, err := scp.NewServer(scp.Config{
-		AETitle:                 cfg.AETitle,
-		AcceptAnyCalledAE:       !cfg.CheckCalledAE,
-		AllowedCallingAEs:       cfg.AllowedCallingAEs,
-		MaxAssociations:         cfg.MaxAssociations,
-		MaxPDULength:            cfg.MaxPDULength,
-		AcceptUnknownSOPClasses: cfg.AcceptUnknownSOPClasses,
-		ARTIMTimeout:            time.Duration(cfg.ARTIMTimeout),
-		IdleTimeout:             time.Duration(cfg.IdleTimeout),
-		Handler:                 h,
-		Admit:                   h.admit,
-		OnEvent:                 e.publish,
-		Logger:                  e.log,
-	})
+	srv, err := scp.NewServer(e.serverConfig(cfg, st))
 	if err != nil {
 		e.listenerDone()
 		return err
@@ -148,21 +135,57 @@ func (e *Engine) startLocked() error {
 	return nil
 }
 
-// describeListenError turns a listen failure into a sentence a user can act on.
+// serverConfig is the listener's configuration for cfg, storing into st.
+func (e *Engine) serverConfig(cfg Config, st *store.Store) scp.Config {
+	h := &storeHandler{store: st, minFree: cfg.MinFreeMB << 20, log: e.log, refs: &e.refs}
+	return scp.Config{
+		AETitle:                 cfg.AETitle,
+		AcceptAnyCalledAE:       !cfg.CheckCalledAE,
+		AllowedCallingAEs:       cfg.AllowedCallingAEs,
+		MaxAssociations:         cfg.MaxAssociations,
+		MaxPDULength:            cfg.MaxPDULength,
+		AcceptUnknownSOPClasses: cfg.AcceptUnknownSOPClasses,
+		ARTIMTimeout:            time.Duration(cfg.ARTIMTimeout),
+		IdleTimeout:             time.Duration(cfg.IdleTimeout),
+		Handler:                 h,
+		Admit:                   h.admit,
+		OnEvent:                 e.publish,
+		Logger:                  e.log,
+	}
+}
+
+// listeningStatus is Status while the listener runs.
+func listeningStatus(cfg Config, addr net.Addr) string {
+	return fmt.Sprintf("Listening as %s on port %d", cfg.AETitle, addr.(*net.TCPAddr).Port)
+}
+
+// describeListenError turns a listen failure into a sentence a user can act
+// on. The sentence is the error's text; the listen error stays in its chain,
+// so errors.Is(err, syscall.EADDRINUSE) holds for a port in use.
 func describeListenError(port int, err error) error {
 	switch {
 	case errors.Is(err, syscall.EADDRINUSE):
-		return fmt.Errorf("port %d is already in use by another program", port)
+		return &listenError{fmt.Sprintf("port %d is already in use by another program", port), err}
 	case errors.Is(err, syscall.EACCES):
 		if port < 1024 {
-			return fmt.Errorf("port %d needs administrator rights (ports below 1024 are privileged)", port)
+			return &listenError{fmt.Sprintf("port %d needs administrator rights (ports below 1024 are privileged)", port), err}
 		}
-		return fmt.Errorf("permission denied for port %d", port)
+		return &listenError{fmt.Sprintf("permission denied for port %d", port), err}
 	case errors.Is(err, syscall.EADDRNOTAVAIL):
 		return fmt.Errorf("the listen address is not an address of this computer: %w", err)
 	}
 	return fmt.Errorf("cannot listen on port %d: %w", port, err)
 }
+
+// listenError is a listen failure described in words (msg, its whole text)
+// that wraps the failure itself.
+type listenError struct {
+	msg string
+	err error
+}
+
+func (e *listenError) Error() string { return e.msg }
+func (e *listenError) Unwrap() error { return e.err }
 
 // Stop stops accepting, lets running associations finish until ctx is done,
 // then aborts the rest. The storage folder stays open (see Close).
@@ -210,16 +233,32 @@ func (e *Engine) ActiveAssociations() int {
 	return e.srv.ActiveAssociations()
 }
 
-// Apply replaces the configuration. When the engine was running it is
-// restarted gracefully (bounded by ctx) with the new settings. A changed
-// storage folder (or another setting the store is opened with) is reopened
-// at the next use.
+// Apply replaces the configuration. While the listener runs, a change that
+// needs no new socket and no reopened storage folder (AE title, called and
+// calling AE checks, limits, timeouts, PDU size, duplicate policy,
+// free-space floor, study idle time, the window's settings) applies to the
+// associations accepted from now on, without a restart; running
+// associations keep what they negotiated. A changed listen address or port,
+// or a changed setting the storage folder is opened with (the folder, the
+// sync mode, Kafka forwarding), restarts the listener gracefully (bounded by
+// ctx). While stopped, the storage folder is reopened at the next use when
+// needed.
 func (e *Engine) Apply(ctx context.Context, cfg Config) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
 	e.mu.Lock()
-	wasRunning := e.srv != nil
+	srv := e.srv
+	if srv != nil && !needsRestart(e.cfg, cfg) {
+		err := e.reconfigureLocked(srv, cfg)
+		if err == nil {
+			e.mu.Unlock()
+			e.studies.SetTimes(time.Duration(cfg.StudyCompleteAfter), 0)
+			return nil
+		}
+		e.log.Warn("settings could not be applied to the running listener; restarting it", "err", err)
+	}
+	wasRunning := srv != nil
 	e.mu.Unlock()
 	if wasRunning {
 		if err := e.Stop(ctx); err != nil {
@@ -234,6 +273,32 @@ func (e *Engine) Apply(ctx context.Context, cfg Config) error {
 	if wasRunning {
 		return e.Start()
 	}
+	return nil
+}
+
+// needsRestart reports whether going from old to cfg needs a new listener:
+// the listen address changed, or a setting the storage folder is opened
+// with (storeKey).
+func needsRestart(old, cfg Config) bool {
+	return old.Bind != cfg.Bind || old.Port != cfg.Port || !reflect.DeepEqual(keyOf(old), keyOf(cfg))
+}
+
+// reconfigureLocked hands cfg to the running listener srv for the
+// associations it accepts from now on and makes it the engine's. e.mu held.
+func (e *Engine) reconfigureLocked(srv *scp.Server, cfg Config) error {
+	e.stMu.RLock()
+	st := e.store
+	e.stMu.RUnlock()
+	if st == nil {
+		return errStoreClosed
+	}
+	if err := srv.Reconfigure(e.serverConfig(cfg, st)); err != nil {
+		return fmt.Errorf("reconfigure the listener: %w", err)
+	}
+	e.cfg = cfg
+	e.wantStore(cfg)
+	e.setView(true, listeningStatus(cfg, e.addr))
+	e.log.Info("settings applied to the running listener", "ae_title", cfg.AETitle, "addr", e.addr.String())
 	return nil
 }
 

@@ -78,14 +78,19 @@ func (r *studyRefs) take(ev scp.Event) *StudyRef {
 }
 
 // publish is the listener's OnEvent hook: it adds the study to the event,
-// feeds the engine's study tracker (a few map updates under its mutex, so
-// that no event it needs can be lost) and hands the event to the hub
+// feeds the engine's study tracker (a few map updates under its mutex) and
+// the Kafka lifecycle queue (an append under its mutex, lifecycle.go), so
+// that no event they need can be lost, and hands the event to the hub
 // without blocking.
 func (e *Engine) publish(ev scp.Event) {
 	out := Event{Event: ev, Study: e.refs.take(ev)}
 	switch ev.Kind {
 	case scp.InstanceStored, scp.AssociationReleased, scp.AssociationAborted:
 		e.studies.Apply(out)
+	}
+	switch ev.Kind {
+	case scp.AssociationRejected, scp.AssociationAborted:
+		e.kafka.lifecycle(ev)
 	}
 	e.hub.Publish(out)
 }

@@ -25,16 +25,19 @@ const PasswordEnv = "DICOMINBOX_KAFKA_PASSWORD"
 
 // kafkaLink is the engine's Kafka forwarding: the event builder handed to the
 // store (the outbox is written with the index rows), the relay that publishes
-// the outbox, and the consumer that turns association events into lifecycle
-// events. The engine calls storeOptions, start and stop; everything else
-// lives here.
+// the outbox, and the queue that turns association events into lifecycle
+// events (lifecycle.go). The engine calls storeOptions, start and stop;
+// everything else lives here.
 type kafkaLink struct {
 	mu      sync.Mutex
 	cfg     KafkaConfig
 	builder *forward.Builder
 	idx     *index.DB
-	stopLC  func()
-	lcDone  chan struct{}
+
+	// lc takes the association lifecycle events from the listener's event
+	// hook (lifecycle.go); nil when no lifecycle topic is configured or
+	// forwarding is stopped.
+	lc atomic.Pointer[lifecycleQueue]
 
 	relay atomic.Pointer[forward.Relay] // nil when not running
 	// setupErr says why the relay could not be created (bad TLS files).
@@ -71,10 +74,10 @@ func (k *kafkaLink) notify() {
 }
 
 // start starts the relay over idx and, when a lifecycle topic is set, the
-// consumer of hub's association events. A relay that cannot be set up (a
-// TLS file cannot be read) is logged and shown in the state; receiving goes
-// on and the events wait in the outbox.
-func (k *kafkaLink) start(idx *index.DB, hub *Hub, log *slog.Logger) {
+// queue that turns association events into lifecycle events. A relay that
+// cannot be set up (a TLS file cannot be read) is logged and shown in the
+// state; receiving goes on and the events wait in the outbox.
+func (k *kafkaLink) start(idx *index.DB, log *slog.Logger) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.setupErr.Store(nil)
@@ -82,6 +85,11 @@ func (k *kafkaLink) start(idx *index.DB, hub *Hub, log *slog.Logger) {
 		return
 	}
 	k.idx = idx
+	if k.cfg.LifecycleTopic != "" {
+		// Also when the relay cannot start: the events wait in the outbox,
+		// as the instance and study-complete events do.
+		k.lc.Store(newLifecycleQueue(k.builder, idx, log))
+	}
 	fc, err := forwardConfig(k.cfg)
 	fc.MaxBackoff = k.maxBackoff
 	var r *forward.Relay
@@ -98,22 +106,15 @@ func (k *kafkaLink) start(idx *index.DB, hub *Hub, log *slog.Logger) {
 	r.Start()
 	log.Info("kafka: forwarding", "brokers", strings.Join(k.cfg.Brokers, ","), "topic", fc.Topic,
 		"lifecycle_topic", fc.LifecycleTopic, "node_id", k.builder.NodeID(), "backlog", idx.OutboxLen())
-	if fc.LifecycleTopic != "" {
-		events, unsub := hub.Subscribe(256)
-		k.stopLC, k.lcDone = unsub, make(chan struct{})
-		go k.consumeLifecycle(events, idx, k.builder, log, k.lcDone)
-	}
 }
 
-// stop stops the lifecycle consumer and the relay and waits for both; the
-// index must still be open.
+// stop writes the queued lifecycle events into the outbox, stops the relay
+// and waits for it; the index must still be open.
 func (k *kafkaLink) stop(log *slog.Logger) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.stopLC != nil {
-		k.stopLC()
-		<-k.lcDone
-		k.stopLC, k.lcDone = nil, nil
+	if q := k.lc.Swap(nil); q != nil {
+		q.close()
 	}
 	if r := k.relay.Swap(nil); r != nil {
 		if err := r.Close(); err != nil {
@@ -123,22 +124,11 @@ func (k *kafkaLink) stop(log *slog.Logger) {
 	k.idx = nil
 }
 
-// consumeLifecycle writes the lifecycle event of every association event
-// that has one into the outbox, until events is closed.
-func (k *kafkaLink) consumeLifecycle(events <-chan Event, idx *index.DB, b *forward.Builder, log *slog.Logger, done chan struct{}) {
-	defer close(done)
-	for ev := range events {
-		typ, le, ok := lifecycleOf(ev.Event)
-		if !ok {
-			continue
-		}
-		m, err := b.Lifecycle(typ, ev.Association.CallingAE, ev.Association.CallingAE, ev.Time, le)
-		if err == nil {
-			_, err = idx.EnqueueOutbox(context.Background(), m)
-		}
-		if err != nil {
-			log.Warn("kafka: lifecycle event not queued", "type", typ, "err", err)
-		}
+// lifecycle queues the lifecycle event of ev, if it has one and a lifecycle
+// topic is configured. It never blocks; the listener's event hook calls it.
+func (k *kafkaLink) lifecycle(ev scp.Event) {
+	if q := k.lc.Load(); q != nil {
+		q.add(ev)
 	}
 }
 

@@ -39,16 +39,16 @@ type storageState struct {
 }
 
 // storeKey is the part of cfg the store is opened with: a change in it
-// needs a reopen.
+// needs a reopen. (The duplicate policy is not part of it: the open store
+// takes a new one at once, see wantStore.)
 type storeKey struct {
-	dir       string
-	noSync    bool
-	duplicate string
-	kafka     KafkaConfig
+	dir    string
+	noSync bool
+	kafka  KafkaConfig
 }
 
 func keyOf(c Config) storeKey {
-	return storeKey{dir: c.StorageDir, noSync: c.NoSync, duplicate: c.DuplicatePolicy, kafka: c.Kafka}
+	return storeKey{dir: c.StorageDir, noSync: c.NoSync, kafka: c.Kafka}
 }
 
 // staleLocked reports whether the open store was opened with settings Apply
@@ -83,7 +83,7 @@ func (e *Engine) openStoreLocked() (*store.Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage folder %s: %w", cfg.StorageDir, err)
 	}
-	e.kafka.start(st.Index(), e.hub, e.log)
+	e.kafka.start(st.Index(), e.log)
 	e.store, s.openedWith = st, cfg
 	e.log.Info("storage folder opened", "dir", st.Root())
 	return st, nil
@@ -126,12 +126,18 @@ func (e *Engine) listenerDone() {
 	}
 }
 
-// wantStore records the configuration the store should have and closes a
-// stale one that no listener uses (it is reopened at the next use).
+// wantStore records the configuration the store should have, gives the
+// open store the duplicate policy of cfg, and closes a stale one that no
+// listener uses (it is reopened at the next use).
 func (e *Engine) wantStore(cfg Config) {
 	e.stMu.Lock()
 	defer e.stMu.Unlock()
 	e.storage.want = cfg
+	if e.store != nil {
+		if err := e.store.SetDuplicatePolicy(store.DuplicatePolicy(cfg.DuplicatePolicy)); err != nil {
+			e.log.Warn("duplicate policy not applied", "err", err) // Validate refuses it first
+		}
+	}
 	if e.staleLocked() && !e.storage.listening {
 		e.closeStoreLocked()
 	}

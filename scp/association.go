@@ -17,7 +17,10 @@ import (
 // association serves one TCP connection: the acceptor side of the PS3.8
 // state machine, from A-ASSOCIATE-RQ to release or abort.
 type association struct {
-	srv  *Server
+	srv *Server
+	// cfg is the server's configuration when the connection was accepted:
+	// the association keeps it to its end, whatever Reconfigure does.
+	cfg  *Config
 	conn net.Conn
 	rd   *pdu.Reader
 	log  *slog.Logger
@@ -45,6 +48,7 @@ func newAssociation(s *Server, conn net.Conn) *association {
 	id := s.nextID.Add(1)
 	a := &association{
 		srv:    s,
+		cfg:    s.cfg.Load(),
 		conn:   conn,
 		ctx:    ctx,
 		cancel: cancel,
@@ -80,14 +84,14 @@ func (a *association) serve() {
 	// Counted from the first byte so that a flood of connections that never
 	// associate also meets the limit.
 	a.counted = true
-	over := a.srv.active.Add(1) > int64(a.srv.cfg.MaxAssociations)
+	over := a.srv.active.Add(1) > int64(a.cfg.MaxAssociations)
 
 	rq, ok := a.readAssociateRQ()
 	if !ok {
 		return
 	}
 	a.fillInfo(rq)
-	a.srv.emit(Event{Kind: AssociationRequested, Association: a.info})
+	a.emit(Event{Kind: AssociationRequested, Association: a.info})
 	if rej := a.admit(rq, over); rej != nil {
 		a.reject(rej)
 		return
@@ -100,8 +104,8 @@ func (a *association) serve() {
 
 // readAssociateRQ waits (ARTIM) for the first PDU, which must be an A-ASSOCIATE-RQ.
 func (a *association) readAssociateRQ() (*pdu.AssociateRQ, bool) {
-	a.conn.SetReadDeadline(time.Now().Add(a.srv.cfg.ARTIMTimeout))
-	p, err := a.rd.Next(a.srv.cfg.MaxPDULength)
+	a.conn.SetReadDeadline(time.Now().Add(a.cfg.ARTIMTimeout))
+	p, err := a.rd.Next(a.cfg.MaxPDULength)
 	if err != nil {
 		a.failRead(err, "waiting for A-ASSOCIATE-RQ")
 		return nil, false
@@ -124,15 +128,15 @@ func (a *association) fillInfo(rq *pdu.AssociateRQ) {
 }
 
 func (a *association) admit(rq *pdu.AssociateRQ, over bool) *rejection {
-	if rej := checkAssociation(&a.srv.cfg, rq); rej != nil {
+	if rej := checkAssociation(a.cfg, rq); rej != nil {
 		return rej
 	}
 	if over {
 		return &rejection{pdu.AssociateRJ{Result: pdu.RejectTransient, Source: pdu.RejectSourceProviderPresentation, Reason: pdu.RejectReasonLocalLimitExceeded},
-			fmt.Sprintf("too many associations (limit %d)", a.srv.cfg.MaxAssociations)}
+			fmt.Sprintf("too many associations (limit %d)", a.cfg.MaxAssociations)}
 	}
-	if a.srv.cfg.Admit != nil {
-		if err := a.srv.cfg.Admit(a.info); err != nil {
+	if a.cfg.Admit != nil {
+		if err := a.cfg.Admit(a.info); err != nil {
 			return &rejection{pdu.AssociateRJ{Result: pdu.RejectTransient, Source: pdu.RejectSourceUser, Reason: pdu.RejectReasonNoReason}, err.Error()}
 		}
 	}
@@ -141,7 +145,7 @@ func (a *association) admit(rq *pdu.AssociateRQ, over bool) *rejection {
 
 func (a *association) reject(rej *rejection) {
 	a.log.Warn("association rejected", "reason", rej.reason, "result", rej.rj.Result, "source", rej.rj.Source, "rj_reason", rej.rj.Reason)
-	a.srv.emit(Event{Kind: AssociationRejected, Association: a.info, Reason: rej.reason})
+	a.emit(Event{Kind: AssociationRejected, Association: a.info, Reason: rej.reason})
 	if err := a.send(&rej.rj); err != nil {
 		return
 	}
@@ -154,12 +158,12 @@ func (a *association) lingerUntilClosed() {
 	if tc, ok := a.conn.(*net.TCPConn); ok {
 		tc.CloseWrite()
 	}
-	a.conn.SetReadDeadline(time.Now().Add(a.srv.cfg.ARTIMTimeout))
+	a.conn.SetReadDeadline(time.Now().Add(a.cfg.ARTIMTimeout))
 	io.Copy(io.Discard, io.LimitReader(a.conn, 1<<20))
 }
 
 func (a *association) accept(rq *pdu.AssociateRQ) bool {
-	answers, accepted := negotiate(&a.srv.cfg, rq)
+	answers, accepted := negotiate(a.cfg, rq)
 	a.contexts = accepted
 	ac := &pdu.AssociateAC{
 		ProtocolVersion:      1,
@@ -168,7 +172,7 @@ func (a *association) accept(rq *pdu.AssociateRQ) bool {
 		ApplicationContext:   pdu.ApplicationContextName,
 		PresentationContexts: answers,
 		UserInfo: pdu.UserInfo{
-			MaxPDULength:              a.srv.cfg.MaxPDULength,
+			MaxPDULength:              a.cfg.MaxPDULength,
 			ImplementationClassUID:    ImplementationClassUID,
 			ImplementationVersionName: ImplementationVersionName,
 			RoleSelections:            roleSelections(rq.UserInfo.RoleSelections, accepted),
@@ -183,7 +187,7 @@ func (a *association) accept(rq *pdu.AssociateRQ) bool {
 		return false
 	}
 	a.log.Info("association accepted", "contexts_proposed", len(rq.PresentationContexts), "contexts_accepted", len(accepted))
-	a.srv.emit(Event{Kind: AssociationAccepted, Association: a.info})
+	a.emit(Event{Kind: AssociationAccepted, Association: a.info})
 	return true
 }
 
@@ -206,7 +210,7 @@ func (a *association) sendCommand(ctxID byte, cmd []byte) error {
 
 // writeLocked writes wbuf under the write deadline; writeMu must be held.
 func (a *association) writeLocked(what string) error {
-	a.conn.SetWriteDeadline(time.Now().Add(a.srv.cfg.WriteTimeout))
+	a.conn.SetWriteDeadline(time.Now().Add(a.cfg.WriteTimeout))
 	if _, err := a.conn.Write(a.wbuf); err != nil {
 		a.log.Warn("write to peer failed", "what", what, "err", err)
 		return fmt.Errorf("send %s: %w", what, err)
@@ -218,7 +222,7 @@ func (a *association) writeLocked(what string) error {
 func (a *association) abort(reason byte, why string) {
 	a.abortOnce.Do(func() {
 		a.log.Warn("association aborted", "reason", why)
-		a.srv.emit(Event{Kind: AssociationAborted, Association: a.info, Reason: why, Bytes: a.bytes, Instances: a.instances})
+		a.emit(Event{Kind: AssociationAborted, Association: a.info, Reason: why, Bytes: a.bytes, Instances: a.instances})
 		a.send(&pdu.Abort{Source: pdu.AbortSourceProvider, Reason: reason})
 		a.cancel()
 	})
@@ -235,7 +239,7 @@ func (a *association) abortFromOutside(why string) {
 func (a *association) peerAborted(why string) {
 	a.abortOnce.Do(func() {
 		a.log.Warn("association aborted by peer", "reason", why)
-		a.srv.emit(Event{Kind: AssociationAborted, Association: a.info, Reason: why, Bytes: a.bytes, Instances: a.instances})
+		a.emit(Event{Kind: AssociationAborted, Association: a.info, Reason: why, Bytes: a.bytes, Instances: a.instances})
 		a.cancel()
 	})
 }

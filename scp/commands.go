@@ -25,7 +25,7 @@ func (a *association) handleCommand(cmd *dimse.Command, ctxID byte) bool {
 		if pc.AbstractSyntax != cmd.AffectedSOPClassUID {
 			status = dimse.StatusSOPClassNotSupported
 		}
-		a.srv.emit(Event{Kind: EchoAnswered, Association: a.info, Status: status})
+		a.emit(Event{Kind: EchoAnswered, Association: a.info, Status: status})
 		return a.respond(ctxID, dimse.NewCEchoRSP(cmd, status))
 	case cmd.CommandField == dimse.CCancelRQ:
 		return true // nothing of ours can be cancelled
@@ -71,14 +71,14 @@ func (a *association) handleStore(cmd *dimse.Command, pc negotiatedContext) bool
 		status = *refuse
 	} else {
 		ev.Kind = InstanceStarted
-		a.srv.emit(ev)
+		a.emit(ev)
 		status = a.callHandler(req, dr)
 	}
 	// Whatever the handler read, the rest of the data set must leave the wire.
 	if _, err := io.Copy(io.Discard, dr); err != nil {
 		a.bytes += dr.n
 		ev.Kind, ev.Bytes, ev.Status, ev.Reason = InstanceFailed, dr.n, status.Code, "data set broke off: "+err.Error()
-		a.srv.emit(ev)
+		a.emit(ev)
 		a.endOnError(err, "receiving a data set")
 		return false
 	}
@@ -91,7 +91,7 @@ func (a *association) handleStore(cmd *dimse.Command, pc negotiatedContext) bool
 		ev.Kind = InstanceStored
 		a.instances++
 	}
-	a.srv.emit(ev)
+	a.emit(ev)
 	return a.respond(pc.ID, dimse.NewCStoreRSP(cmd, status.Code, status.Comment))
 }
 
@@ -104,7 +104,7 @@ func (a *association) callHandler(req *StoreRequest, dr *dataReader) (st Status)
 			st = Status{dimse.StatusOutOfResources, "internal error while storing"}
 		}
 	}()
-	return a.srv.cfg.Handler.Store(a.ctx, req, dr)
+	return a.cfg.Handler.Store(a.ctx, req, dr)
 }
 
 // discardDataSet reads and drops the data set that follows cmd, if any.
@@ -166,7 +166,7 @@ func (d *dataReader) advance(n int) {
 		d.nextReport = d.n + progressEvery
 		e := *d.progress
 		e.Kind, e.Bytes, e.Time = BytesReceived, d.n, time.Time{}
-		d.a.srv.emit(e)
+		d.a.emit(e)
 	}
 }
 

@@ -27,8 +27,8 @@ func (e *protocolError) Error() string { return e.msg }
 // arrives it is returned as other and the PDV is empty.
 func (a *association) nextPDV() (pdv pdu.PDV, other pdu.PDU, err error) {
 	for len(a.pending) == 0 {
-		a.conn.SetReadDeadline(time.Now().Add(a.srv.cfg.IdleTimeout))
-		p, err := a.rd.Next(a.srv.cfg.MaxPDULength)
+		a.conn.SetReadDeadline(time.Now().Add(a.cfg.IdleTimeout))
+		p, err := a.rd.Next(a.cfg.MaxPDULength)
 		if err != nil {
 			return pdu.PDV{}, nil, err
 		}
@@ -81,7 +81,7 @@ func (a *association) readCommand(first pdu.PDV) (*dimse.Command, byte, error) {
 	a.cmdBuf = append(a.cmdBuf[:0], first.Data...)
 	last := first.Last
 	for !last {
-		if len(a.cmdBuf) > a.srv.cfg.MaxCommandSetSize {
+		if len(a.cmdBuf) > a.cfg.MaxCommandSetSize {
 			break
 		}
 		pdv, other, err := a.nextPDV()
@@ -97,9 +97,9 @@ func (a *association) readCommand(first pdu.PDV) (*dimse.Command, byte, error) {
 		a.cmdBuf = append(a.cmdBuf, pdv.Data...)
 		last = pdv.Last
 	}
-	if len(a.cmdBuf) > a.srv.cfg.MaxCommandSetSize {
+	if len(a.cmdBuf) > a.cfg.MaxCommandSetSize {
 		return nil, 0, &protocolError{pdu.AbortReasonInvalidParamValue,
-			fmt.Sprintf("command set longer than %d bytes", a.srv.cfg.MaxCommandSetSize)}
+			fmt.Sprintf("command set longer than %d bytes", a.cfg.MaxCommandSetSize)}
 	}
 	cmd, err := dimse.Decode(a.cmdBuf)
 	if err != nil {
@@ -125,7 +125,7 @@ func (a *association) endOnPDU(p pdu.PDU) {
 	case *pdu.ReleaseRQ:
 		if err := a.send(&pdu.ReleaseRP{}); err == nil {
 			a.log.Info("association released", "instances", a.instances, "bytes", a.bytes)
-			a.srv.emit(Event{Kind: AssociationReleased, Association: a.info, Bytes: a.bytes, Instances: a.instances})
+			a.emit(Event{Kind: AssociationReleased, Association: a.info, Bytes: a.bytes, Instances: a.instances})
 			a.cancel()
 			a.lingerUntilClosed()
 		}

@@ -19,7 +19,8 @@ var ErrServerClosed = errors.New("scp: server closed")
 // shape of net/http's Server: build it with NewServer, run Serve or
 // ListenAndServe, stop it with Shutdown (graceful) or Close (abort all).
 type Server struct {
-	cfg Config
+	// cfg is the configuration new associations get (Reconfigure swaps it).
+	cfg atomic.Pointer[Config]
 	log *slog.Logger
 
 	nextID  atomic.Uint64
@@ -41,17 +42,38 @@ func NewServer(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("scp: config: %w", err)
 	}
-	return &Server{
-		cfg:       c,
+	s := &Server{
 		log:       c.Logger,
 		listeners: make(map[net.Listener]struct{}),
 		assocs:    make(map[*association]struct{}),
 		ready:     make(chan struct{}),
-	}, nil
+	}
+	s.cfg.Store(&c)
+	return s, nil
 }
 
-// Config returns the effective configuration (defaults applied).
-func (s *Server) Config() Config { return s.cfg }
+// Config returns the effective configuration (defaults applied): the one
+// new associations get.
+func (s *Server) Config() Config { return *s.cfg.Load() }
+
+// Reconfigure validates cfg, applies defaults and makes it the
+// configuration of the associations accepted from now on, without closing
+// the listener: AE titles, the calling AE list, limits, timeouts, PDU size,
+// the handler and the hooks. Running associations keep the configuration
+// they were accepted with (what they negotiated stays valid). The server's
+// own logger (accept errors) is not replaced. On error nothing changes.
+//
+// MaxAssociations is compared, for each new connection, with the number of
+// connections then open, so lowering it turns new peers away until enough
+// running associations have ended; none is aborted.
+func (s *Server) Reconfigure(cfg Config) error {
+	c, err := cfg.withDefaults()
+	if err != nil {
+		return fmt.Errorf("scp: config: %w", err)
+	}
+	s.cfg.Store(&c)
+	return nil
+}
 
 // ListenAndServe listens on the TCP address addr ("host:port") and serves.
 // A failure to listen is returned as is (e.g. the port is in use).
@@ -195,12 +217,14 @@ func (s *Server) abortAll(why string) {
 	}
 }
 
-func (s *Server) emit(e Event) {
-	if s.cfg.OnEvent == nil {
+// emit hands e to the OnEvent hook of the configuration the association
+// was accepted with.
+func (a *association) emit(e Event) {
+	if a.cfg.OnEvent == nil {
 		return
 	}
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
-	s.cfg.OnEvent(e)
+	a.cfg.OnEvent(e)
 }

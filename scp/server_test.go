@@ -303,3 +303,52 @@ func TestEventsOfAnAssociation(t *testing.T) {
 		t.Errorf("InstanceStored event: %+v", stored)
 	}
 }
+
+// TestReconfigure: a new configuration applies to the associations accepted
+// afterwards; a running association keeps the one it was accepted with and
+// goes on working; the listener is not closed.
+func TestReconfigure(t *testing.T) {
+	h := &memHandler{}
+	srv, addr := startServer(t, Config{Handler: h, AllowedCallingAEs: []string{"OLDSCU"}})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	dial := func(calling, called string) (*Client, error) {
+		return Dial(ctx, addr, DialConfig{CallingAE: calling, CalledAE: called, Contexts: []ProposedContext{
+			{AbstractSyntax: uid.Verification, TransferSyntaxes: []string{uid.ImplicitVRLittleEndian}}}})
+	}
+	running, err := dial("OLDSCU", "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if err := srv.Reconfigure(Config{Handler: h, AETitle: "NEWAE"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Reconfigure(Config{Handler: h, AETitle: `BAD\AE`}); err == nil {
+		t.Error("an invalid AE title was accepted")
+	}
+	if got := srv.Config().AETitle; got != "NEWAE" {
+		t.Errorf("Config().AETitle = %q after a refused Reconfigure, want NEWAE", got)
+	}
+	var rj *RejectedError
+	if _, err := dial("OLDSCU", "INBOX"); !errors.As(err, &rj) {
+		t.Errorf("old called AE: %v, want a rejection", err)
+	}
+	c, err := dial("ANYONE", "NEWAE")
+	if err != nil {
+		t.Fatalf("new called AE, calling AE no longer restricted: %v", err)
+	}
+	if st, err := c.Echo(ctx); err != nil || st != dimse.StatusSuccess {
+		t.Errorf("echo on a new association: %04X %v", st, err)
+	}
+	if err := c.Release(ctx); err != nil {
+		t.Error(err)
+	}
+	// The association accepted before keeps working.
+	if st, err := running.Echo(ctx); err != nil || st != dimse.StatusSuccess {
+		t.Errorf("echo on the association accepted before: %04X %v", st, err)
+	}
+	if err := running.Release(ctx); err != nil {
+		t.Error(err)
+	}
+}

@@ -40,6 +40,25 @@ func (p DuplicatePolicy) Valid() bool {
 	return p == "" || p == DuplicateReplace || p == DuplicateKeep
 }
 
+// SetDuplicatePolicy makes p the duplicate policy of the instances stored
+// from now on (an Ingest already running may follow either policy). An
+// unknown policy is refused and changes nothing.
+func (s *Store) SetDuplicatePolicy(p DuplicatePolicy) error {
+	if !p.Valid() {
+		return fmt.Errorf("store: unknown duplicate policy %q (want replace or keep)", p)
+	}
+	s.keepDuplicates.Store(p == DuplicateKeep)
+	return nil
+}
+
+// DuplicatePolicy returns the duplicate policy in force.
+func (s *Store) DuplicatePolicy() DuplicatePolicy {
+	if s.keepDuplicates.Load() {
+		return DuplicateKeep
+	}
+	return DuplicateReplace
+}
+
 // Duplicate tells what happened to an instance that was already stored.
 type Duplicate int
 
@@ -79,7 +98,7 @@ func (s *Store) duplicateOutcome(prev *index.Instance, hash, rel, tempPath strin
 	switch {
 	case prev == nil:
 		return NotDuplicate
-	case s.opt.DuplicatePolicy == DuplicateKeep:
+	case s.keepDuplicates.Load():
 		return DuplicateKept
 	case prev.ContentHash == hash && prev.Path == rel &&
 		s.sameDataSet(filepath.Join(s.root, filepath.FromSlash(prev.Path)), tempPath, dataOff):

@@ -152,7 +152,12 @@ func TestDuplicatePolicy(t *testing.T) {
 	}
 
 	keep := openTest(t, false)
-	keep.opt.DuplicatePolicy = DuplicateKeep
+	if err := keep.SetDuplicatePolicy(DuplicateKeep); err != nil {
+		t.Fatal(err)
+	}
+	if err := keep.SetDuplicatePolicy("bogus"); err == nil || keep.DuplicatePolicy() != DuplicateKeep {
+		t.Errorf("unknown policy: %v, policy now %q", err, keep.DuplicatePolicy())
+	}
 	ingest(t, keep, cmd("1.2.9"), first)
 	if st := ingest(t, keep, cmd("1.2.9"), changed); st.Duplicate != DuplicateKept {
 		t.Errorf("keep policy: Duplicate = %v", st.Duplicate)

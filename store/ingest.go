@@ -217,7 +217,7 @@ func (s *Store) placeFirst(id string, put *index.PendingPut, t *tempFile, abs, r
 		s.idx.ReleaseOutbox(out.OutboxID)
 		return Stored{}, fmt.Errorf("store %s: %w", id, err)
 	}
-	if out.Replaced && s.opt.DuplicatePolicy == DuplicateKeep {
+	if out.Replaced && s.keepDuplicates.Load() {
 		s.unplace(abs)
 		s.undoPut(id, out)
 		s.logNotStored(id, out, DuplicateKept)

@@ -315,7 +315,9 @@ func TestIngestIndexFailureTakesTheFileBack(t *testing.T) {
 // copy is taken out of the tree again, the first stays, file and row.
 func TestIngestKeepPolicyMovedCopy(t *testing.T) {
 	s := openTest(t, true)
-	s.opt.DuplicatePolicy = DuplicateKeep
+	if err := s.SetDuplicatePolicy(DuplicateKeep); err != nil {
+		t.Fatal(err)
+	}
 	first := basicDataSet(ctClass, "1.2.9", "1.2.4", "1.2.5", "P1", 100)
 	st1 := ingest(t, s, cmd("1.2.9"), first)
 	moved := basicDataSet(ctClass, "1.2.9", "1.2.40", "1.2.50", "P2", 300)

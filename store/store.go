@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/dicominbox/dicominbox/store/index"
 )
@@ -76,6 +77,9 @@ type Store struct {
 	spares   *spareFiles // nil unless Options.SpareTempFiles > 0
 	bufs     sync.Pool   // *[]byte of copyBufSize
 	sopLocks keyLocks    // one Ingest at a time per SOP Instance UID
+	// keepDuplicates is the duplicate policy (Options.DuplicatePolicy,
+	// SetDuplicatePolicy): true for DuplicateKeep.
+	keepDuplicates atomic.Bool
 
 	// faultHook, when set (tests only), is called before each file system
 	// operation named op ("create", "write", "sync", "close", "mkdir",
@@ -117,6 +121,7 @@ func Open(root string, opt Options) (*Store, error) {
 	}
 	s := &Store{root: abs, incoming: filepath.Join(abs, incomingDir), opt: opt, log: opt.Logger, dsync: newDirSyncer()}
 	s.bufs.New = func() any { b := make([]byte, copyBufSize); return &b }
+	s.keepDuplicates.Store(opt.DuplicatePolicy == DuplicateKeep)
 
 	if err := os.MkdirAll(abs, 0o755); err != nil {
 		return nil, fmt.Errorf("store: open %s: create root: %w", abs, err)

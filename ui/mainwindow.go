@@ -276,7 +276,7 @@ func (w *mainWindow) refresh() {
 		w.status.SetText(text) // refreshes, also for an importance-only change
 	}
 	w.stats.show()
-	if w.pending == opNone && !w.engine.Running() && portBusy(base) && w.ownerFor != base {
+	if w.pending == opNone && !w.engine.Running() && portBusy(w.lastErr, base) && w.ownerFor != base {
 		w.lookupOwner(base)
 	}
 }

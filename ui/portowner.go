@@ -2,12 +2,14 @@ package ui
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
 	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // procRoot is where the kernel's process information is mounted (Linux).
@@ -116,5 +118,9 @@ func processName(root string, pid int) string {
 // already in use by another program"); the status line adds the owner.
 const errPortBusyText = "is already in use"
 
-// portBusy reports whether a status line says the port is in use.
-func portBusy(status string) bool { return strings.Contains(status, errPortBusyText) }
+// portBusy reports whether the port is in use: err (the last Start's error,
+// nil if none) wraps EADDRINUSE, or the status line (the engine's Status,
+// a string even when the app started the engine itself) says so.
+func portBusy(err error, status string) bool {
+	return errors.Is(err, syscall.EADDRINUSE) || strings.Contains(status, errPortBusyText)
+}

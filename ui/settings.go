@@ -27,9 +27,9 @@ import (
 // Every field is checked as it is typed, and its reason is shown right under
 // it; Save refuses with the reasons while any field (or app.Config.Validate)
 // objects. Otherwise Save calls save with the new configuration off the UI
-// goroutine (save applies it, restarting the listener gracefully, and
-// persists it): the dialog closes when save returns nil and shows its error
-// otherwise. "Test connection" calls testKafka off the UI goroutine with the
+// goroutine (save applies it, restarting the listener gracefully only when
+// its address or storage folder changed, and persists it): the dialog
+// closes when save returns nil and shows its error otherwise. "Test connection" calls testKafka off the UI goroutine with the
 // Kafka settings as typed and shows the result in words; a nil testKafka
 // disables the button.
 func showSettings(parent fyne.Window, current app.Config, save func(app.Config) error,
@@ -298,7 +298,7 @@ func (d *settingsDialog) onSave() {
 	d.saving = true
 	d.saveBtn.Disable()
 	d.cancelBtn.Disable()
-	d.showStatus("Saving and applying (the listener restarts when it was running)…", false)
+	d.showStatus("Saving and applying (the listener restarts if its address or storage changed)…", false)
 	go func() {
 		err := d.save(cfg)
 		fyne.Do(func() {

@@ -67,7 +67,9 @@ func (w *mainWindow) openStorageFolder() {
 }
 
 // openSettings shows the settings dialog; saving applies the settings to
-// the engine (a restart when the listener runs) and writes them to disk.
+// the engine (to the running listener at once; a graceful restart only for a
+// new address or storage folder, see app.Engine.Apply) and writes them to
+// disk.
 func (w *mainWindow) openSettings() {
 	showSettings(w.win, w.engine.Config(), w.saveSettings, app.TestKafkaConnection)
 }

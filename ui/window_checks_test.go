@@ -193,6 +193,40 @@ func TestSettingsSaveRestartsListenerAndPersists(t *testing.T) {
 	}
 }
 
+// TestSettingsSaveAppliesWithoutRestart: a new AE title alone is applied
+// to the running listener, which keeps its socket (the very net.Addr of its
+// net.Listener; a restart would listen anew) and answers as NEWAE at once.
+func TestSettingsSaveAppliesWithoutRestart(t *testing.T) {
+	r := newRealWindow(t)
+	r.applyConfig(t, func(c *app.Config) { c.Port = freePort(t) }) // the dialog refuses port 0
+	port := r.start(t)
+	before := r.engine.Addr()
+
+	d := newSettingsDialog(r.win, r.engine.Config(), r.saveSettings, nil)
+	saved := make(chan struct{}, 1)
+	d.onSaveDone = func() { saved <- struct{}{} }
+	d.dlg.Show()
+	typeReplacing(d.aet.entry, "NEWAE")
+	test.Tap(d.saveBtn)
+	wait(t, saved, "save")
+	if d.status.Visible() {
+		t.Fatalf("save failed: %s", d.status.Text)
+	}
+
+	if a := r.engine.Addr(); a != before {
+		t.Fatalf("listening on %v (%p), want the same listener address %v (%p): no restart", a, a, before, before)
+	}
+	if want := "Listening as NEWAE on port " + port; r.status.Text != want {
+		t.Errorf("status = %q, want %q", r.status.Text, want)
+	}
+	if out, err := run(t, "echoscu", "-aec", "NEWAE", "-aet", "ECHOSCU", "127.0.0.1", port); err != nil {
+		t.Errorf("echoscu to the new AE title: %v\n%s", err, out)
+	}
+	if _, err := run(t, "echoscu", "-aec", "INBOX", "-aet", "ECHOSCU", "127.0.0.1", port); err == nil {
+		t.Error("the old AE title still answers")
+	}
+}
+
 // TestStudyListPagesThrough20000Studies: only one page is queried and held,
 // the pager reaches the last page, and a search narrows 20,000 to one.
 func TestStudyListPagesThrough20000Studies(t *testing.T) {
