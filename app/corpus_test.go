@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"github.com/dicominbox/dicominbox/app/apptest"
 	"github.com/dicominbox/dicominbox/store/index"
 	"io/fs"
 	"os"
@@ -26,7 +27,7 @@ import (
 // hold: UIDs are already safe path components and stay unchanged; a missing
 // value goes to its bucket; a patient ID is kept as is when it is made only
 // of characters the layout keeps.
-func checkLayout(t *testing.T, rel string, f corpusFile) {
+func checkLayout(t *testing.T, rel string, f apptest.CorpusFile) {
 	t.Helper()
 	comps := strings.Split(filepath.ToSlash(rel), "/")
 	if len(comps) != 4 {
@@ -75,10 +76,10 @@ func safeComponent(v string) bool {
 // crossed the wire (storescu re-encodes some files, see corpus/README.md, so
 // the source file is not the reference).
 func TestCorpusStorescu(t *testing.T) {
-	storescu := requireTool(t, "storescu")
-	storescp := requireTool(t, "storescp")
-	dcmdump := requireTool(t, "dcmdump")
-	files := loadCorpus(t)
+	storescu := apptest.Tool(t, "storescu")
+	storescp := apptest.Tool(t, "storescp")
+	dcmdump := apptest.Tool(t, "dcmdump")
+	files := apptest.LoadCorpus(t)
 
 	cfg := testConfig(t)
 	engine, addr := startEngine(t, cfg)
@@ -106,9 +107,9 @@ func TestCorpusStorescu(t *testing.T) {
 			pcFile := writeStorescuConfig(t, cfgDir, pcSpec{f.SOPClassUID, f.TransferSyntax})
 			before := listStored(t, root)
 
-			out, err := runCmd(t, dcmtkTimeout, storescu, "-v", "-xf", pcFile, "P",
+			out, err := apptest.RunCmd(t, dcmtkTimeout, storescu, "-v", "-xf", pcFile, "P",
 				"-aec", "INBOX", "-aet", "STORESCU", "127.0.0.1", port, f.Path)
-			checkStorescuOutput(t, out, err, 1)
+			apptest.CheckStorescuOutput(t, out, err, 1)
 
 			added := newFiles(before, listStored(t, root))
 			if len(added) != 1 {
@@ -122,7 +123,7 @@ func TestCorpusStorescu(t *testing.T) {
 			checkLayout(t, rel, f)
 			path := filepath.Join(root, rel)
 
-			dump, err := runCmd(t, dcmtkTimeout, dcmdump, "-M", path)
+			dump, err := apptest.RunCmd(t, dcmtkTimeout, dcmdump, "-M", path)
 			if err != nil || strings.Contains(dump, "\nE: ") || strings.HasPrefix(dump, "E: ") {
 				t.Fatalf("dcmdump %s: %v\n%s", rel, err, dump)
 			}
@@ -131,9 +132,9 @@ func TestCorpusStorescu(t *testing.T) {
 			checkMeta(t, got, f, "STORESCU")
 
 			// The same file, same configuration, to the reference storescp.
-			out, err = runCmd(t, dcmtkTimeout, storescu, "-v", "-xf", pcFile, "P",
+			out, err = apptest.RunCmd(t, dcmtkTimeout, storescu, "-v", "-xf", pcFile, "P",
 				"-aec", "REF", "-aet", "STORESCU", "127.0.0.1", refPort, f.Path)
-			checkStorescuOutput(t, out, err, 1)
+			apptest.CheckStorescuOutput(t, out, err, 1)
 			refFile := findRefFile(t, refDir, f.SOPInstanceUID)
 			defer os.Remove(refFile)
 			want := readPart10(t, refFile)
@@ -154,7 +155,7 @@ func TestCorpusStorescu(t *testing.T) {
 
 // checkIndexRows: every instance storescu sent has its index row, with the
 // values of expected.jsonl (placeholders where the data set has none).
-func checkIndexRows(t *testing.T, e *Engine, files []corpusFile) {
+func checkIndexRows(t *testing.T, e *Engine, files []apptest.CorpusFile) {
 	t.Helper()
 	or := func(p *string, placeholder string) string {
 		if v := deref(p); v != "" {
@@ -210,7 +211,7 @@ func findRefFile(t *testing.T, dir, sopInstanceUID string) string {
 }
 
 // checkMeta checks the meta group the store wrote.
-func checkMeta(t *testing.T, p *part10, f corpusFile, callingAE string) {
+func checkMeta(t *testing.T, p *part10, f apptest.CorpusFile, callingAE string) {
 	t.Helper()
 	for _, c := range []struct {
 		tag  uint32
@@ -243,7 +244,7 @@ func checkMeta(t *testing.T, p *part10, f corpusFile, callingAE string) {
 // syntax (HTJ2K included, which DCMTK 3.6.7 cannot send), and requires the
 // stored data set to be those bytes.
 func TestCorpusVerbatim(t *testing.T) {
-	files := loadCorpus(t)
+	files := apptest.LoadCorpus(t)
 	cfg := testConfig(t)
 	_, addr := startEngine(t, cfg)
 	root := cfg.StorageDir
@@ -319,7 +320,7 @@ func implicitElement(b []byte, tag uint32, value string, pad byte) []byte {
 // absurdly long, or hold a NUL: each instance is still stored (status 0000),
 // sanitised, under the root, and nothing appears anywhere else.
 func TestPathTraversalOverNetwork(t *testing.T) {
-	dcmdump := requireTool(t, "dcmdump")
+	dcmdump := apptest.Tool(t, "dcmdump")
 	base := t.TempDir()
 	cfg := testConfig(t)
 	cfg.StorageDir = filepath.Join(base, "inbox", "storage")
@@ -389,7 +390,7 @@ func TestPathTraversalOverNetwork(t *testing.T) {
 				t.Errorf("stored data set differs from the bytes sent: %s", firstDiff(p.Data, ds))
 			}
 			// The file stays readable by standard tools.
-			if dump, err := runCmd(t, dcmtkTimeout, dcmdump, filepath.Join(root, rel)); err != nil || strings.Contains(dump, "E: ") {
+			if dump, err := apptest.RunCmd(t, dcmtkTimeout, dcmdump, filepath.Join(root, rel)); err != nil || strings.Contains(dump, "E: ") {
 				t.Errorf("dcmdump %s: %v\n%s", rel, err, dump)
 			}
 		})

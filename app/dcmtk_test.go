@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dicominbox/dicominbox/app/apptest"
 	"github.com/dicominbox/dicominbox/scp"
 )
 
@@ -25,18 +26,18 @@ const dcmtkTimeout = 45 * time.Second
 // TestDCMTKEcho: echoscu with the right called AE succeeds; with a wrong one
 // it is rejected, and the receiver keeps serving afterwards.
 func TestDCMTKEcho(t *testing.T) {
-	echoscu := requireTool(t, "echoscu")
+	echoscu := apptest.Tool(t, "echoscu")
 	e, addr := startEngine(t, testConfig(t))
 	port := portOf(t, addr)
 	events, unsub := e.Events().Subscribe(256)
 	defer unsub()
 
-	out, err := runCmd(t, dcmtkTimeout, echoscu, "-v", "-aec", "INBOX", "-aet", "ECHOSCU", "127.0.0.1", port)
+	out, err := apptest.RunCmd(t, dcmtkTimeout, echoscu, "-v", "-aec", "INBOX", "-aet", "ECHOSCU", "127.0.0.1", port)
 	if err != nil || !strings.Contains(out, "Received Echo Response (Success)") {
 		t.Fatalf("echoscu to INBOX: %v\n%s", err, out)
 	}
 
-	out, err = runCmd(t, dcmtkTimeout, echoscu, "-v", "-aec", "WRONG", "-aet", "ECHOSCU", "127.0.0.1", port)
+	out, err = apptest.RunCmd(t, dcmtkTimeout, echoscu, "-v", "-aec", "WRONG", "-aet", "ECHOSCU", "127.0.0.1", port)
 	if err == nil {
 		t.Fatalf("echoscu with called AE WRONG succeeded, want a rejection:\n%s", out)
 	}
@@ -46,7 +47,7 @@ func TestDCMTKEcho(t *testing.T) {
 
 	// The rejection did not hurt the listener.
 	for i := 0; i < 2; i++ {
-		out, err = runCmd(t, dcmtkTimeout, echoscu, "-v", "-aec", "INBOX", "-aet", "ECHOSCU", "127.0.0.1", port)
+		out, err = apptest.RunCmd(t, dcmtkTimeout, echoscu, "-v", "-aec", "INBOX", "-aet", "ECHOSCU", "127.0.0.1", port)
 		if err != nil || !strings.Contains(out, "Received Echo Response (Success)") {
 			t.Fatalf("echoscu after the rejection (try %d): %v\n%s", i+1, err, out)
 		}
@@ -81,14 +82,14 @@ func TestDCMTKEcho(t *testing.T) {
 // TestDCMTKConcurrentStorescu: four storescu processes at once, each sending
 // its own share of the corpus on its own association.
 func TestDCMTKConcurrentStorescu(t *testing.T) {
-	storescu := requireTool(t, "storescu")
+	storescu := apptest.Tool(t, "storescu")
 	cfg := testConfig(t)
 	e, addr := startEngine(t, cfg)
 	port := portOf(t, addr)
-	files := loadCorpus(t)
+	files := apptest.LoadCorpus(t)
 
 	const procs = 4
-	groups := make([][]corpusFile, procs)
+	groups := make([][]apptest.CorpusFile, procs)
 	n := 0
 	for _, f := range files {
 		if !f.StorescuOK {
@@ -121,14 +122,14 @@ func TestDCMTKConcurrentStorescu(t *testing.T) {
 		wg.Add(1)
 		go func(i int, args []string) {
 			defer wg.Done()
-			out, err := runCmd(t, dcmtkTimeout, storescu, args...)
+			out, err := apptest.RunCmd(t, dcmtkTimeout, storescu, args...)
 			results[i] = result{out, err}
 		}(i, args)
 	}
 	wg.Wait()
 	for i, r := range results {
 		t.Run(fmt.Sprintf("storescu%d", i), func(t *testing.T) {
-			checkStorescuOutput(t, r.out, r.err, len(groups[i]))
+			apptest.CheckStorescuOutput(t, r.out, r.err, len(groups[i]))
 		})
 	}
 
@@ -209,7 +210,7 @@ func TestEchoCommand(t *testing.T) {
 	// that rejects an unknown called AE is dcmqrscp, whose AE table knows
 	// only OTHER.
 	t.Run("dcmqrscp-other", func(t *testing.T) {
-		dcmqrscp := requireTool(t, "dcmqrscp")
+		dcmqrscp := apptest.Tool(t, "dcmqrscp")
 		dir := t.TempDir()
 		port := freePort(t)
 		db := filepath.Join(dir, "db")
@@ -251,7 +252,7 @@ AETable END
 
 	// storescp --refuse rejects every association without a reason.
 	t.Run("storescp-refuse", func(t *testing.T) {
-		storescp := requireTool(t, "storescp")
+		storescp := apptest.Tool(t, "storescp")
 		port := freePort(t)
 		p := startBackground(t, 60*time.Second, storescp, "-aet", "OTHER", "--refuse", port)
 		other := net.JoinHostPort("127.0.0.1", port)
@@ -267,13 +268,13 @@ AETable END
 // TestDCMTKShutdownDrains: Stop while storescu sends a 25 MB instance lets
 // the transfer finish with success, then the port is closed.
 func TestDCMTKShutdownDrains(t *testing.T) {
-	storescu := requireTool(t, "storescu")
+	storescu := apptest.Tool(t, "storescu")
 	cfg := testConfig(t)
 	cfg.ShutdownTimeout = Duration(30 * time.Second)
 	e, addr := startEngine(t, cfg)
 	port := portOf(t, addr)
-	var big corpusFile
-	for _, f := range loadCorpus(t) {
+	var big apptest.CorpusFile
+	for _, f := range apptest.LoadCorpus(t) {
 		if f.Name == "34_xa_multiframe_96f_native_25MB.dcm" {
 			big = f
 		}
@@ -291,7 +292,7 @@ func TestDCMTKShutdownDrains(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		out, err := runCmd(t, dcmtkTimeout, storescu, "-v", "-xf", cfgFile, "P",
+		out, err := apptest.RunCmd(t, dcmtkTimeout, storescu, "-v", "-xf", cfgFile, "P",
 			"-aec", "INBOX", "-aet", "STORESCU", "127.0.0.1", port, big.Path)
 		done <- result{out, err}
 	}()
@@ -328,7 +329,7 @@ wait:
 	if stopErr != nil {
 		t.Fatalf("Stop: %v (the running association should have drained)", stopErr)
 	}
-	checkStorescuOutput(t, r.out, r.err, 1)
+	apptest.CheckStorescuOutput(t, r.out, r.err, 1)
 
 	// Prove that Stop really came while the data set was arriving: the
 	// instance was stored after Stop had been called.

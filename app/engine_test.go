@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dicominbox/dicominbox/app/apptest"
 	"github.com/dicominbox/dicominbox/scp"
 	"github.com/dicominbox/dicominbox/scp/dimse"
 	"github.com/dicominbox/dicominbox/scp/uid"
@@ -105,7 +106,7 @@ func echo(t *testing.T, echoscu, addr, calling, called string) (bool, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := runCmd(t, dcmtkTimeout, echoscu, "-v", "-aec", called, "-aet", calling, host, port)
+	out, err := apptest.RunCmd(t, dcmtkTimeout, echoscu, "-v", "-aec", called, "-aet", calling, host, port)
 	return err == nil && strings.Contains(out, "Received Echo Response (Success)"), out
 }
 
@@ -120,7 +121,7 @@ func listener(e *Engine) *scp.Server {
 // running listener (same server, same port, running associations go on);
 // a new port restarts it.
 func TestApplyWithoutRestart(t *testing.T) {
-	echoscu := requireTool(t, "echoscu")
+	echoscu := apptest.Tool(t, "echoscu")
 	cfg := testConfig(t)
 	e, addr := startEngine(t, cfg)
 	srv := listener(e)

@@ -1,16 +1,15 @@
 package app
 
 // Helpers for the tests that drive a real Engine from outside: DCMTK
-// binaries run with a timeout, a Part-10 reader that splits a file into its
-// meta group and its data set bytes, corpus loading, and lookups in the
-// storage tree.
+// servers run in the background, a Part-10 reader that splits a file into its
+// meta group and its data set bytes, and lookups in the storage tree. The
+// DCMTK tool lookup, corpus loading and storescu checks that package ui's
+// tests use too are in app/apptest.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -24,19 +23,9 @@ import (
 	"sync"
 	"testing"
 	"time"
-)
 
-// requireTool returns the path of a DCMTK (or other) binary, failing the test
-// when it is missing. It never skips: `make test` installs DCMTK, and a skip
-// would hide a broken setup.
-func requireTool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		t.Fatalf("%s not found in PATH (%v): these tests need DCMTK 3.6.x; `make test` installs it (Debian package dcmtk)", name, err)
-	}
-	return p
-}
+	"github.com/dicominbox/dicominbox/app/apptest"
+)
 
 // testLogWriter sends log lines to t.Log until the test has ended; after that
 // (a goroutine that outlives the test) they are dropped instead of panicking.
@@ -137,21 +126,6 @@ func freePort(t testing.TB) string {
 	}
 	defer l.Close()
 	return portOf(t, l.Addr().String())
-}
-
-// runCmd runs a command bounded by timeout and returns its combined output.
-// The error is non-nil when it could not run, exited non-zero or timed out.
-func runCmd(t testing.TB, timeout time.Duration, name string, args ...string) (string, error) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.WaitDelay = 2 * time.Second
-	out, err := cmd.CombinedOutput()
-	if ctx.Err() != nil {
-		err = fmt.Errorf("%s timed out after %v: %w", name, timeout, err)
-	}
-	return string(out), err
 }
 
 // lockedBuffer is a bytes.Buffer safe for a process writer and a test reader.
@@ -272,31 +246,6 @@ func writeStorescuConfig(t testing.TB, dir string, pcs ...pcSpec) string {
 		t.Fatal(err)
 	}
 	return f.Name()
-}
-
-// checkStorescuOutput fails the test unless storescu (run with -v) exited 0,
-// received want Store Responses with status Success and reported no failure.
-func checkStorescuOutput(t testing.TB, out string, err error, want int) {
-	t.Helper()
-	if err != nil {
-		t.Fatalf("storescu failed: %v\n%s", err, out)
-	}
-	got := strings.Count(out, "Received Store Response (Success)")
-	var bad []string
-	sc := bufio.NewScanner(strings.NewReader(out))
-	for sc.Scan() {
-		line := sc.Text()
-		// "E:" and "F:" are DCMTK's error and fatal log prefixes; W: lines
-		// (e.g. about the corpus's deliberately odd-length values) are fine.
-		if strings.HasPrefix(line, "E: ") || strings.HasPrefix(line, "F: ") ||
-			strings.Contains(line, "Store Failed") ||
-			(strings.Contains(line, "Received Store Response") && !strings.Contains(line, "(Success)")) {
-			bad = append(bad, line)
-		}
-	}
-	if got != want || len(bad) > 0 {
-		t.Fatalf("storescu: %d successful Store Responses, want %d; problems: %q\n%s", got, want, bad, out)
-	}
 }
 
 // part10 is a Part-10 file split into its meta group and data set.
@@ -476,48 +425,7 @@ func checkIncomingEmpty(t testing.TB, root string) {
 	}
 }
 
-// corpusDir is the shared test corpus (see /work/shared/corpus/README.md);
-// DICOMINBOX_CORPUS overrides it.
-func corpusDir(t testing.TB) string {
-	t.Helper()
-	dir := os.Getenv("DICOMINBOX_CORPUS")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "shared", "corpus")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "MANIFEST.tsv")); err != nil {
-		t.Fatalf("test corpus not found (%v): expected at %s or in $DICOMINBOX_CORPUS", err, dir)
-	}
-	return dir
-}
-
-// corpusFile is one corpus file: its MANIFEST.tsv row and its
-// expected.jsonl values.
-type corpusFile struct {
-	Name              string // base name, e.g. "01_ct_implicit_le.dcm"
-	Path              string
-	TransferSyntax    string
-	SOPClassUID       string
-	StorescuOK        bool
-	SOPInstanceUID    string
-	StudyInstanceUID  string
-	SeriesInstanceUID string
-	PatientID         string
-	Expected          expectedRow // the values pydicom decodes (expected.jsonl)
-}
-
-type expectedRow struct {
-	File              string  `json:"file"`
-	SOPInstanceUID    string  `json:"sop_instance_uid"`
-	SOPClassUID       string  `json:"sop_class_uid"`
-	StudyInstanceUID  *string `json:"study_instance_uid"`
-	SeriesInstanceUID *string `json:"series_instance_uid"`
-	PatientID         *string `json:"patient_id"`
-	PatientName       *string `json:"patient_name"`
-	StudyDate         *string `json:"study_date"`
-	Modality          *string `json:"modality"`
-	TransferSyntaxUID *string `json:"transfer_syntax_uid"` // null for the file without meta group
-}
-
+// deref returns *s, or "" for nil (JSON null in expected.jsonl).
 func deref(s *string) string {
 	if s == nil {
 		return ""
@@ -525,77 +433,9 @@ func deref(s *string) string {
 	return *s
 }
 
-// loadCorpus reads MANIFEST.tsv and expected.jsonl and checks that they agree.
-func loadCorpus(t testing.TB) []corpusFile {
-	t.Helper()
-	dir := corpusDir(t)
-	exp := map[string]expectedRow{}
-	eb, err := os.ReadFile(filepath.Join(dir, "expected.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(strings.TrimSpace(string(eb)), "\n") {
-		var r expectedRow
-		if err := json.Unmarshal([]byte(line), &r); err != nil {
-			t.Fatalf("expected.jsonl: %v in %q", err, line)
-		}
-		exp[r.File] = r
-	}
-	mb, err := os.ReadFile(filepath.Join(dir, "MANIFEST.tsv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(strings.TrimSpace(string(mb)), "\n")
-	col := map[string]int{}
-	for i, h := range strings.Split(lines[0], "\t") {
-		col[h] = i
-	}
-	for _, h := range []string{"file", "transfer_syntax_uid", "sop_class_uid", "storescu_ok"} {
-		if _, ok := col[h]; !ok {
-			t.Fatalf("MANIFEST.tsv has no column %q", h)
-		}
-	}
-	var files []corpusFile
-	seenUID := map[string]string{}
-	for _, line := range lines[1:] {
-		f := strings.Split(line, "\t")
-		if len(f) < len(col) {
-			t.Fatalf("MANIFEST.tsv: short row %q", line)
-		}
-		name := filepath.Base(f[col["file"]])
-		e, ok := exp[name]
-		if !ok || e.SOPInstanceUID == "" {
-			t.Fatalf("expected.jsonl has no SOP Instance UID for %s", name)
-		}
-		if e.TransferSyntaxUID != nil && *e.TransferSyntaxUID != f[col["transfer_syntax_uid"]] || e.SOPClassUID != f[col["sop_class_uid"]] {
-			t.Fatalf("%s: MANIFEST.tsv and expected.jsonl disagree on TS or SOP class", name)
-		}
-		if other, dup := seenUID[e.SOPInstanceUID]; dup {
-			t.Fatalf("%s and %s share SOP Instance UID %s", name, other, e.SOPInstanceUID)
-		}
-		seenUID[e.SOPInstanceUID] = name
-		files = append(files, corpusFile{
-			Name:              name,
-			Path:              filepath.Join(dir, name),
-			TransferSyntax:    f[col["transfer_syntax_uid"]],
-			SOPClassUID:       f[col["sop_class_uid"]],
-			StorescuOK:        f[col["storescu_ok"]] == "yes",
-			SOPInstanceUID:    e.SOPInstanceUID,
-			StudyInstanceUID:  deref(e.StudyInstanceUID),
-			SeriesInstanceUID: deref(e.SeriesInstanceUID),
-			PatientID:         deref(e.PatientID),
-			Expected:          e,
-		})
-	}
-	if len(files) != 34 {
-		t.Fatalf("corpus has %d files, want 34", len(files))
-	}
-	return files
-}
-
 // corpusDataSet returns the data set bytes of a corpus file: everything
 // after its meta group, or the whole file when it has none (16_rtstruct_no_meta).
-func corpusDataSet(t testing.TB, f corpusFile) []byte {
+func corpusDataSet(t testing.TB, f apptest.CorpusFile) []byte {
 	t.Helper()
 	b, err := os.ReadFile(f.Path)
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/dicominbox/dicominbox/app/apptest"
 	"github.com/dicominbox/dicominbox/scp"
 	"github.com/dicominbox/dicominbox/scp/uid"
 )
@@ -295,10 +296,10 @@ func sendCT(t testing.TB, addr, callingAE, study string, count int) []string {
 
 // sendCorpus sends the 33 corpus files storescu can send on one association
 // (calling AE STORESCU) and checks that every one answered Success.
-func sendCorpus(t testing.TB, port string, files []corpusFile) []corpusFile {
+func sendCorpus(t testing.TB, port string, files []apptest.CorpusFile) []apptest.CorpusFile {
 	t.Helper()
-	storescu := requireTool(t, "storescu")
-	var sent []corpusFile
+	storescu := apptest.Tool(t, "storescu")
+	var sent []apptest.CorpusFile
 	var pcs []pcSpec
 	for _, f := range files {
 		if f.StorescuOK {
@@ -311,8 +312,8 @@ func sendCorpus(t testing.TB, port string, files []corpusFile) []corpusFile {
 	for _, f := range sent {
 		args = append(args, f.Path)
 	}
-	out, err := runCmd(t, 2*dcmtkTimeout, storescu, args...)
-	checkStorescuOutput(t, out, err, len(sent))
+	out, err := apptest.RunCmd(t, 2*dcmtkTimeout, storescu, args...)
+	apptest.CheckStorescuOutput(t, out, err, len(sent))
 	return sent
 }
 

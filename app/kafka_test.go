@@ -14,6 +14,7 @@ import (
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/dicominbox/dicominbox/app/apptest"
 	"github.com/dicominbox/dicominbox/app/forward"
 	"github.com/dicominbox/dicominbox/scp"
 	"github.com/dicominbox/dicominbox/scp/uid"
@@ -45,7 +46,7 @@ func drained(e *Engine) func() bool {
 // Instance UID, with the index row's values, valid against the JSON Schema,
 // with the CloudEvents headers, read back with a kafka-go Reader.
 func TestKafkaCorpusEvents(t *testing.T) {
-	files := loadCorpus(t)
+	files := apptest.LoadCorpus(t)
 	_, broker := startKfake(t, 0)
 	cfg := kafkaConfig(t, broker)
 	e, addr := startKafkaEngine(t, cfg, time.Second, nil)
@@ -61,7 +62,7 @@ func TestKafkaCorpusEvents(t *testing.T) {
 	if len(byID) != len(rows) {
 		t.Errorf("%d distinct events, want one per stored instance (%d)", len(byID), len(rows))
 	}
-	expected := map[string]corpusFile{}
+	expected := map[string]apptest.CorpusFile{}
 	for _, f := range sent {
 		expected[f.SOPInstanceUID] = f
 	}

@@ -9,13 +9,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dicominbox/dicominbox/app/apptest"
 	"github.com/dicominbox/dicominbox/store/index"
 )
 
 // The catalog works before the first Start, while running, after Stop, and
 // follows a storage folder changed by Apply; Close ends it.
 func TestCatalogWithoutListener(t *testing.T) {
-	storescu := requireTool(t, "storescu")
+	storescu := apptest.Tool(t, "storescu")
 	cfg := testConfig(t)
 	e := NewEngine(cfg, testLogger(t, 0))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -30,15 +31,15 @@ func TestCatalogWithoutListener(t *testing.T) {
 	if err := e.Start(); err != nil {
 		t.Fatal(err)
 	}
-	files := loadCorpus(t)
-	var ct corpusFile
+	files := apptest.LoadCorpus(t)
+	var ct apptest.CorpusFile
 	for _, f := range files {
 		if f.Name == "01_ct_implicit_le.dcm" {
 			ct = f
 		}
 	}
-	out, err := runCmd(t, dcmtkTimeout, storescu, "-v", "-aec", "INBOX", "-aet", "MODALITY", "127.0.0.1", portOf(t, e.Addr().String()), ct.Path)
-	checkStorescuOutput(t, out, err, 1)
+	out, err := apptest.RunCmd(t, dcmtkTimeout, storescu, "-v", "-aec", "INBOX", "-aet", "MODALITY", "127.0.0.1", portOf(t, e.Addr().String()), ct.Path)
+	apptest.CheckStorescuOutput(t, out, err, 1)
 	if err := e.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -104,18 +105,18 @@ func TestCatalogWithoutListener(t *testing.T) {
 
 // Stored instances reach the hub with their study.
 func TestEventsCarryStudy(t *testing.T) {
-	storescu := requireTool(t, "storescu")
+	storescu := apptest.Tool(t, "storescu")
 	e, addr := startEngine(t, testConfig(t))
 	events, unsub := e.Events().Subscribe(256)
 	defer unsub()
-	var f corpusFile
-	for _, c := range loadCorpus(t) {
+	var f apptest.CorpusFile
+	for _, c := range apptest.LoadCorpus(t) {
 		if c.Name == "01_ct_implicit_le.dcm" {
 			f = c
 		}
 	}
-	out, err := runCmd(t, dcmtkTimeout, storescu, "-v", "-aec", "INBOX", "-aet", "MODALITY", "127.0.0.1", portOf(t, addr), f.Path)
-	checkStorescuOutput(t, out, err, 1)
+	out, err := apptest.RunCmd(t, dcmtkTimeout, storescu, "-v", "-aec", "INBOX", "-aet", "MODALITY", "127.0.0.1", portOf(t, addr), f.Path)
+	apptest.CheckStorescuOutput(t, out, err, 1)
 	deadline := time.After(10 * time.Second)
 	for {
 		select {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/dicominbox/dicominbox/app/apptest"
 	"github.com/dicominbox/dicominbox/app/forward"
 	"github.com/dicominbox/dicominbox/scp"
 	"github.com/dicominbox/dicominbox/scp/uid"
@@ -117,7 +118,7 @@ func lifecycleOfType(t testing.TB, broker, typ string) ([]forward.LifecycleEvent
 // lifecycle event (study UID, counts, tenant, timing) and one info line in
 // the log; the shutdown is clean.
 func TestStudyCompleteHeadless(t *testing.T) {
-	storescu := requireTool(t, "storescu")
+	storescu := apptest.Tool(t, "storescu")
 	_, broker := startKfake(t, 0)
 	cfg := kafkaConfig(t, broker)
 	cfg.Kafka.LifecycleTopic = testLifecycleTopic
@@ -143,8 +144,8 @@ func TestStudyCompleteHeadless(t *testing.T) {
 
 	const study = "1.2.826.0.1.3680043.10.20"
 	files := writeCTFiles(t, t.TempDir(), study, 5)
-	out, err := runCmd(t, dcmtkTimeout, storescu, append([]string{"-v", "-aec", "INBOX", "-aet", "STORESCU", "127.0.0.1", port}, files...)...)
-	checkStorescuOutput(t, out, err, len(files))
+	out, err := apptest.RunCmd(t, dcmtkTimeout, storescu, append([]string{"-v", "-aec", "INBOX", "-aet", "STORESCU", "127.0.0.1", port}, files...)...)
+	apptest.CheckStorescuOutput(t, out, err, len(files))
 
 	var evs []forward.LifecycleEvent
 	var msgs []kafka.Message

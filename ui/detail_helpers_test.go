@@ -1,84 +1,23 @@
 package ui
 
 // Helpers for the dialog tests that run against a real app.Engine: an engine
-// on a free loopback port with a fresh storage folder, the shared corpus, and
-// DCMTK's storescu as the sender.
+// on a free loopback port with a fresh storage folder, and DCMTK's storescu
+// sending files of the shared corpus (found with app/apptest).
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/dicominbox/dicominbox/app"
+	"github.com/dicominbox/dicominbox/app/apptest"
 )
-
-// dtTool returns the path of a DCMTK binary; it fails (never skips) when it
-// is missing: `make test` installs DCMTK.
-func dtTool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		t.Fatalf("%s not found in PATH (%v): these tests need DCMTK (Debian package dcmtk; `make test` installs it)", name, err)
-	}
-	return p
-}
-
-// dtCorpusFile is one corpus file with the values pydicom reads from it.
-type dtCorpusFile struct {
-	Path              string
-	SOPInstanceUID    string `json:"sop_instance_uid"`
-	StudyInstanceUID  string `json:"study_instance_uid"`
-	SeriesInstanceUID string `json:"series_instance_uid"`
-	PatientID         string `json:"patient_id"`
-	PatientName       string `json:"patient_name"`
-}
-
-// dtCorpus returns the named corpus files (see /work/shared/corpus; the
-// Makefile exports DICOMINBOX_CORPUS).
-func dtCorpus(t testing.TB, names ...string) []dtCorpusFile {
-	t.Helper()
-	dir := os.Getenv("DICOMINBOX_CORPUS")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "shared", "corpus")
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "expected.jsonl"))
-	if err != nil {
-		t.Fatalf("test corpus not found (%v): expected at %s or in $DICOMINBOX_CORPUS", err, dir)
-	}
-	all := map[string]dtCorpusFile{}
-	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		var f dtCorpusFile
-		var name struct {
-			File string `json:"file"`
-		}
-		if err := json.Unmarshal([]byte(line), &f); err != nil {
-			t.Fatalf("expected.jsonl: %v", err)
-		}
-		if err := json.Unmarshal([]byte(line), &name); err != nil {
-			t.Fatalf("expected.jsonl: %v", err)
-		}
-		f.Path = filepath.Join(dir, name.File)
-		all[name.File] = f
-	}
-	var out []dtCorpusFile
-	for _, n := range names {
-		f, ok := all[n]
-		if !ok || f.SOPInstanceUID == "" {
-			t.Fatalf("corpus has no %s", n)
-		}
-		out = append(out, f)
-	}
-	return out
-}
 
 // dtTestConfig is a valid configuration listening as INBOX on a free
 // loopback port with a fresh storage folder.
@@ -115,19 +54,14 @@ func dtStartEngine(t testing.TB, cfg app.Config) (*app.Engine, string) {
 
 // dtStorescu sends files to 127.0.0.1:port (called AE INBOX) with DCMTK
 // storescu on one association and fails unless every one is stored.
-func dtStorescu(t testing.TB, port string, files ...dtCorpusFile) {
+func dtStorescu(t testing.TB, port string, files ...apptest.CorpusFile) {
 	t.Helper()
 	args := []string{"-v", "-aet", "STORESCU", "-aec", "INBOX", "127.0.0.1", port}
 	for _, f := range files {
 		args = append(args, f.Path)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, dtTool(t, "storescu"), args...)
-	out, err := cmd.CombinedOutput()
-	if n := strings.Count(string(out), "Received Store Response (Success)"); err != nil || n != len(files) {
-		t.Fatalf("storescu: %v; %d of %d stored:\n%s", err, n, len(files), out)
-	}
+	out, err := apptest.RunCmd(t, 45*time.Second, apptest.Tool(t, "storescu"), args...)
+	apptest.CheckStorescuOutput(t, out, err, len(files))
 }
 
 // dtFilesWithUID lists the .dcm files under root whose name is the SOP

@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/dicominbox/dicominbox/app/apptest"
 	"github.com/dicominbox/dicominbox/store/index"
 )
 
@@ -55,7 +56,7 @@ func TestStudyDetailRealEngine(t *testing.T) {
 	cfg := dtTestConfig(t)
 	e, port := dtStartEngine(t, cfg)
 	// 03 and 32: patient 4MR1, one MR study, two instances; 33: another study.
-	files := dtCorpus(t, "03_mr_explicit_big_endian.dcm", "32_mr_odd_length_values.dcm", "33_ct_gb18030_chinese.dcm")
+	files := apptest.CorpusFiles(t, "03_mr_explicit_big_endian.dcm", "32_mr_odd_length_values.dcm", "33_ct_gb18030_chinese.dcm")
 	mr, other := files[:2], files[2]
 	if mr[0].StudyInstanceUID != mr[1].StudyInstanceUID || mr[0].StudyInstanceUID == other.StudyInstanceUID {
 		t.Fatal("corpus files no longer form one two-instance study plus another")

@@ -11,9 +11,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -23,6 +20,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/dicominbox/dicominbox/app"
+	"github.com/dicominbox/dicominbox/app/apptest"
 	"github.com/dicominbox/dicominbox/scp"
 	"github.com/dicominbox/dicominbox/store/index"
 )
@@ -88,30 +86,9 @@ func (r *realWindow) pumpUntil(t *testing.T, what string, cond func(app.Event) b
 	}
 }
 
-func tool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		t.Fatalf("%s not found (DCMTK is needed: apt-get install dcmtk): %v", name, err)
-	}
-	return p
-}
-
 func run(t *testing.T, name string, args ...string) (string, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), dcmtkTimeout)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, tool(t, name), args...).CombinedOutput()
-	return string(out), err
-}
-
-// corpusFile is a file of the shared test corpus: $DICOMINBOX_CORPUS (the
-// Makefile sets it), else ../shared/corpus beside the checkout.
-func corpusFile(name string) string {
-	if dir := os.Getenv("DICOMINBOX_CORPUS"); dir != "" {
-		return filepath.Join(dir, name)
-	}
-	return filepath.Join("..", "..", "shared", "corpus", name)
+	return apptest.RunCmd(t, dcmtkTimeout, apptest.Tool(t, name), args...)
 }
 
 // storescu sends files with calling AE MODALITY and waits for the release event.
@@ -119,7 +96,7 @@ func (r *realWindow) storescu(t *testing.T, port string, files ...string) {
 	t.Helper()
 	args := append([]string{"-aec", "INBOX", "-aet", "MODALITY", "127.0.0.1", port}, files...)
 	for i := range files {
-		args[6+i] = corpusFile(files[i])
+		args[6+i] = apptest.CorpusPath(t, files[i])
 	}
 	if out, err := run(t, "storescu", args...); err != nil {
 		t.Fatalf("storescu: %v\n%s", err, out)
@@ -185,7 +162,7 @@ func TestStudyAppearsWithProgressThenCompletes(t *testing.T) {
 	r := newRealWindow(t)
 	port := r.start(t)
 	const study = "1.2.826.0.1.3680043.8.498.37473833226036635962867226438517672796" // 33_ct_gb18030_chinese
-	if out, err := run(t, "storescu", "-aec", "INBOX", "-aet", "MODALITY", "127.0.0.1", port, corpusFile("33_ct_gb18030_chinese.dcm")); err != nil {
+	if out, err := run(t, "storescu", "-aec", "INBOX", "-aet", "MODALITY", "127.0.0.1", port, apptest.CorpusPath(t, "33_ct_gb18030_chinese.dcm")); err != nil {
 		t.Fatalf("storescu: %v\n%s", err, out)
 	}
 	// The association is still open in the window's eyes until its release

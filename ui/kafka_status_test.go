@@ -20,6 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/dicominbox/dicominbox/app"
+	"github.com/dicominbox/dicominbox/app/apptest"
 )
 
 const kafkaTestTopic = "dicom.instances"
@@ -100,15 +101,10 @@ func sendFiles(t *testing.T, port string, files ...string) {
 	t.Helper()
 	args := []string{"-v", "-aec", "INBOX", "-aet", "MODALITY", "127.0.0.1", port}
 	for _, f := range files {
-		args = append(args, corpusFile(f))
+		args = append(args, apptest.CorpusPath(t, f))
 	}
 	out, err := run(t, "storescu", args...)
-	if err != nil {
-		t.Fatalf("storescu: %v\n%s", err, out)
-	}
-	if n := strings.Count(out, "Received Store Response (Success)"); n != len(files) {
-		t.Fatalf("storescu: %d successful responses, want %d\n%s", n, len(files), out)
-	}
+	apptest.CheckStorescuOutput(t, out, err, len(files))
 }
 
 func TestKafkaStatusConnected(t *testing.T) {
