@@ -176,6 +176,7 @@ func runServe(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "dicominbox serve: %v\n", err)
 		return 1
 	}
+	var flagErr error
 	fs.Visit(func(f *flag.Flag) {
 		switch f.Name {
 		case "aet":
@@ -213,9 +214,15 @@ func runServe(args []string, stderr io.Writer) int {
 		case "study-complete-after":
 			cfg.StudyCompleteAfter = app.Duration(*studyComplete)
 		default:
-			applyKafka(&cfg, f.Name)
+			if _, err := applyKafka(&cfg, f.Name); err != nil && flagErr == nil {
+				flagErr = err
+			}
 		}
 	})
+	if flagErr != nil {
+		fmt.Fprintf(stderr, "dicominbox serve: %v\n", flagErr)
+		return 2
+	}
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintf(stderr, "dicominbox serve: invalid settings:\n%v\n", err)
 		return 2
@@ -294,7 +301,7 @@ func runStudies(args []string, stdout, stderr io.Writer) int {
 	to := fs.String("to", "", "study date to (YYYYMMDD)")
 	limit := fs.Int("limit", 100, "at most this many studies (1-1000), newest received first")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: dicominbox studies [flags]\n\nLists the received studies, newest first. Safe while the receiver runs.\n\nFlags:\n")
+		fmt.Fprint(stderr, "Usage: dicominbox studies [flags]\n\nLists the received studies, newest first. Safe while the receiver runs: the index.db of --storage\nis opened read-only (never created, migrated or written), so a read-only folder works too.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"strings"
 
 	"github.com/dicominbox/dicominbox/app"
@@ -9,8 +10,9 @@ import (
 
 // kafkaFlags defines the Kafka flags of `serve` on fs, with the defaults of
 // d, and returns the function that applies one flag the user gave (by name)
-// to cfg; it reports false for flags that are not Kafka's.
-func kafkaFlags(fs *flag.FlagSet, d app.KafkaConfig) func(cfg *app.Config, name string) bool {
+// to cfg; it reports false for flags that are not Kafka's, and an error for a
+// Kafka flag whose value cannot be understood (a usage error).
+func kafkaFlags(fs *flag.FlagSet, d app.KafkaConfig) func(cfg *app.Config, name string) (bool, error) {
 	brokers := fs.String("kafka-brokers", strings.Join(d.Brokers, ","), "Kafka brokers host:port[,host:port...]: setting them turns forwarding on (\"\" turns it off); one event per stored instance")
 	topic := fs.String("kafka-topic", d.Topic, "Kafka topic of the instance events")
 	lifecycle := fs.String("kafka-lifecycle-topic", d.LifecycleTopic, "Kafka topic of association/study lifecycle events (empty: none are sent)")
@@ -25,7 +27,7 @@ func kafkaFlags(fs *flag.FlagSet, d app.KafkaConfig) func(cfg *app.Config, name 
 	mech := fs.String("kafka-sasl-mechanism", d.SASL.Mechanism, "SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (empty: none)")
 	user := fs.String("kafka-sasl-user", d.SASL.Username, "SASL user name")
 	pass := fs.String("kafka-sasl-password", "", "SASL password; prefer the environment variable "+app.PasswordEnv+" (a flag is visible to other users in the process list)")
-	return func(cfg *app.Config, name string) bool {
+	return func(cfg *app.Config, name string) (bool, error) {
 		k := &cfg.Kafka
 		switch name {
 		case "kafka-brokers":
@@ -40,13 +42,11 @@ func kafkaFlags(fs *flag.FlagSet, d app.KafkaConfig) func(cfg *app.Config, name 
 		case "kafka-node-id":
 			k.NodeID = *nodeID
 		case "kafka-tenants":
-			k.Tenants = map[string]string{}
-			for _, pair := range splitList(*tenants) {
-				ae, tenant, ok := strings.Cut(pair, "=")
-				if ok && strings.TrimSpace(tenant) != "" {
-					k.Tenants[strings.TrimSpace(ae)] = strings.TrimSpace(tenant)
-				}
+			m, err := parseTenants(*tenants)
+			if err != nil {
+				return true, err
 			}
+			k.Tenants = m
 		case "kafka-tls":
 			k.TLS.Enabled = *useTLS
 		case "kafka-tls-ca":
@@ -64,8 +64,25 @@ func kafkaFlags(fs *flag.FlagSet, d app.KafkaConfig) func(cfg *app.Config, name 
 		case "kafka-sasl-password":
 			k.SASL.Password = *pass
 		default:
-			return false
+			return false, nil
 		}
-		return true
+		return true, nil
 	}
+}
+
+// parseTenants parses the --kafka-tenants value AE=tenant[,AE=tenant...].
+// Spaces around names are ignored and so are empty items (a trailing comma);
+// an item without "=", or with an empty AE title or tenant, is an error
+// naming that item.
+func parseTenants(s string) (map[string]string, error) {
+	m := map[string]string{}
+	for _, pair := range splitList(s) {
+		ae, tenant, ok := strings.Cut(pair, "=")
+		ae, tenant = strings.TrimSpace(ae), strings.TrimSpace(tenant)
+		if !ok || ae == "" || tenant == "" {
+			return nil, fmt.Errorf("invalid --kafka-tenants item %q: want AE=tenant[,AE=tenant...]", pair)
+		}
+		m[ae] = tenant
+	}
+	return m, nil
 }

@@ -28,3 +28,46 @@ func TestServeKafkaFlags(t *testing.T) {
 		t.Errorf("bad Kafka flags: exit %d, stderr:\n%s", code, stderr.String())
 	}
 }
+
+// A --kafka-tenants item without "=", or with an empty AE title or tenant, is
+// a one-line usage error (exit 2) naming the item, before anything starts.
+func TestServeRejectsMalformedKafkaTenants(t *testing.T) {
+	for value, item := range map[string]string{
+		"CT1":            `"CT1"`,
+		"CT1=north,MR2":  `"MR2"`,
+		"=north":         `"=north"`,
+		"CT1=":           `"CT1="`,
+		" = ":            `"="`,
+		"CT1=north,,MR2": `"MR2"`, // the empty item is ignored, MR2 is not
+	} {
+		var stdout, stderr bytes.Buffer
+		// --port -1 is invalid too: were the tenants accepted, serve would
+		// stop at that (another message) instead of starting and blocking.
+		code := run([]string{"serve", "--config", "/nonexistent", "--storage", t.TempDir(), "--log-level", "error",
+			"--port", "-1", "--kafka-tenants", value}, &stdout, &stderr)
+		lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+		if code != 2 || len(lines) != 1 || !strings.Contains(lines[0], "--kafka-tenants") || !strings.Contains(lines[0], item) {
+			t.Errorf("--kafka-tenants %q: exit %d, want 2 and one line naming %s; stderr:\n%s", value, code, item, stderr.String())
+		}
+	}
+}
+
+// Well-formed --kafka-tenants values map each AE to its tenant, ignoring
+// spaces and empty items.
+func TestParseTenants(t *testing.T) {
+	got, err := parseTenants(" CT1 = north , MR2=south,,")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got["CT1"] != "north" || got["MR2"] != "south" {
+		t.Errorf("parseTenants: %v", got)
+	}
+	if got, err := parseTenants(""); err != nil || len(got) != 0 {
+		t.Errorf("parseTenants(\"\"): %v, %v", got, err)
+	}
+	for _, bad := range []string{"CT1", "=north", "CT1=", "CT1=north,MR2"} {
+		if _, err := parseTenants(bad); err == nil {
+			t.Errorf("parseTenants(%q) accepted", bad)
+		}
+	}
+}

@@ -3,8 +3,10 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -31,14 +33,16 @@ func Reindex(storageDir string, log *slog.Logger) (index.Totals, error) {
 }
 
 // ListStudies writes the study list of the index in storageDir to w, as a
-// table or as JSON (one array). It reads the index only; it may run while the
-// receiver runs.
+// table or as JSON (one array). It opens the index read-only
+// (index.OpenReadOnly): it never creates, migrates or writes it, works on a
+// read-only folder and may run while the receiver runs. A missing index or
+// one of another schema version is an error.
 func ListStudies(ctx context.Context, w io.Writer, storageDir string, q index.StudyQuery, asJSON bool) error {
 	path := filepath.Join(storageDir, store.IndexFile)
-	if _, err := os.Stat(path); err != nil {
-		return fmt.Errorf("no index in %s: %w", storageDir, err)
+	db, err := index.OpenReadOnly(path, index.Options{Logger: slog.New(slog.DiscardHandler), ReadConns: 1})
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("no index in %s (%s does not exist)", storageDir, store.IndexFile)
 	}
-	db, err := index.Open(path, index.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return err
 	}

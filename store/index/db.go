@@ -52,9 +52,9 @@ type Options struct {
 // A DB is safe for concurrent use.
 type DB struct {
 	log *slog.Logger
-	wdb *sql.DB // one connection, held by the writer goroutine
+	wdb *sql.DB // one connection, held by the writer goroutine (nil: read-only)
 	rdb *sql.DB // query_only pool
-	w   *writer
+	w   *writer // nil: opened with OpenReadOnly
 	ob  *outboxState
 	// obStmt is the relay's outbox query, prepared on first use.
 	obStmt     *sql.Stmt
@@ -177,6 +177,10 @@ func (db *DB) Close() error {
 		return nil
 	}
 	db.done = true
+	if db.w == nil { // OpenReadOnly: no writer
+		db.mu.Unlock()
+		return db.rdb.Close()
+	}
 	close(db.w.reqs)
 	db.mu.Unlock()
 	<-db.w.stopped
@@ -216,6 +220,10 @@ func (db *DB) enqueue(ctx context.Context, r *request) error {
 	if db.done {
 		db.mu.RUnlock()
 		return ErrClosed
+	}
+	if db.w == nil {
+		db.mu.RUnlock()
+		return ErrReadOnly
 	}
 	select {
 	case db.w.reqs <- r:
