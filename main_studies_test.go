@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -14,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dicominbox/dicominbox/app/apptest"
 	"github.com/dicominbox/dicominbox/store/index"
 )
 
@@ -106,7 +106,7 @@ func TestStudiesReadOnlyFolder(t *testing.T) {
 	// Another folder, without the -wal/-shm root may have left, read by nobody.
 	dir = readOnlyStorage(t)
 	data, mtime = indexState(t, dir)
-	bin := unprivilegedCopy(t)
+	bin := apptest.UnprivilegedCopy(t, "dicominbox")
 	cmd := exec.Command(bin, "studies", "--storage", dir)
 	cmd.Env = append(os.Environ(), "DICOMINBOX_RUN_MAIN=1")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
@@ -125,36 +125,6 @@ func TestStudiesReadOnlyFolder(t *testing.T) {
 	if len(entries) != 1 {
 		t.Errorf("studies as nobody left files beside index.db: %v", entries)
 	}
-}
-
-// unprivilegedCopy copies this test binary where the user nobody may run it.
-func unprivilegedCopy(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "dicominbox-bin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	src, err := os.Open(os.Args[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	bin := filepath.Join(dir, "dicominbox")
-	dst, err := os.OpenFile(bin, os.O_CREATE|os.O_WRONLY, 0o755)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(dst, src); err != nil {
-		t.Fatal(err)
-	}
-	if err := dst.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return bin
 }
 
 // A missing index and one of an older schema version are one-line errors;

@@ -6,7 +6,6 @@ package ui
 
 import (
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -21,6 +20,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/dicominbox/dicominbox/app"
+	"github.com/dicominbox/dicominbox/app/apptest"
 )
 
 // listenBusy holds a free loopback port in this process until the test ends.
@@ -180,35 +180,7 @@ func TestStatusPrivilegedPort(t *testing.T) {
 // as user nobody (65534) and fails if they fail.
 func runAsNobody(t *testing.T, pattern string) {
 	t.Helper()
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Not t.TempDir: its parent folder is private to root, nobody could not run the copy.
-	dir, err := os.MkdirTemp("", "dicominbox-ui-nobody-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, "ui.test")
-	src, err := os.Open(self)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	dst, err := os.OpenFile(bin, os.O_CREATE|os.O_WRONLY, 0o755)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(dst, src); err != nil {
-		t.Fatal(err)
-	}
-	if err := dst.Close(); err != nil {
-		t.Fatal(err)
-	}
+	bin := apptest.UnprivilegedCopy(t, "ui.test")
 	cmd := exec.CommandContext(t.Context(), bin, "-test.run", pattern, "-test.count=1", "-test.v")
 	cmd.Dir = os.TempDir()
 	cmd.Env = append(os.Environ(), unprivilegedEnv+"=1", "HOME="+os.TempDir())
