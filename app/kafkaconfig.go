@@ -1,6 +1,7 @@
 package app
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -18,15 +19,15 @@ func (k KafkaConfig) validate() []error {
 		errs = append(errs, fmt.Errorf("Kafka brokers: at least one host:port is needed"))
 	}
 	for _, b := range k.Brokers {
-		if err := validBroker(b); err != nil {
+		if err := CheckKafkaBroker(b); err != nil {
 			errs = append(errs, fmt.Errorf("Kafka broker %q: %w", b, err))
 		}
 	}
-	if err := validTopic(k.Topic); err != nil {
+	if err := CheckKafkaTopic(k.Topic); err != nil {
 		errs = append(errs, fmt.Errorf("Kafka topic %q: %w", k.Topic, err))
 	}
 	if k.LifecycleTopic != "" {
-		if err := validTopic(k.LifecycleTopic); err != nil {
+		if err := CheckKafkaTopic(k.LifecycleTopic); err != nil {
 			errs = append(errs, fmt.Errorf("Kafka lifecycle topic %q: %w", k.LifecycleTopic, err))
 		}
 	}
@@ -45,8 +46,8 @@ func (k KafkaConfig) validate() []error {
 	return errs
 }
 
-// validBroker accepts host:port with a port in 1..65535.
-func validBroker(b string) error {
+// CheckKafkaBroker accepts host:port with a port in 1..65535.
+func CheckKafkaBroker(b string) error {
 	host, port, err := net.SplitHostPort(strings.TrimSpace(b))
 	if err != nil {
 		return fmt.Errorf("must be host:port")
@@ -61,18 +62,19 @@ func validBroker(b string) error {
 	return nil
 }
 
-// validTopic applies Kafka's topic name rules: 1–249 characters of
-// [a-zA-Z0-9._-], and not "." or "..".
-func validTopic(t string) error {
+// CheckKafkaTopic applies Kafka's topic name rules: 1–249 characters of
+// letters, digits, '.', '_' and '-', and not "." or "..". The settings
+// dialog marks its topic fields with this error.
+func CheckKafkaTopic(t string) error {
 	if t == "" || len(t) > 249 {
-		return fmt.Errorf("must be 1 to 249 characters")
+		return errors.New("a topic name has 1 to 249 characters")
 	}
 	if t == "." || t == ".." {
-		return fmt.Errorf("must not be %q", t)
+		return fmt.Errorf("%q is not a valid topic name", t)
 	}
 	for _, r := range t {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
-			return fmt.Errorf("only letters, digits, '.', '_' and '-' are allowed")
+			return fmt.Errorf("%q is not allowed in a topic name (only letters, digits, '.', '_' and '-')", r)
 		}
 	}
 	return nil

@@ -3,7 +3,6 @@ package ui
 import (
 	"errors"
 	"fmt"
-	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/dicominbox/dicominbox/app"
 	"github.com/dicominbox/dicominbox/scp"
 )
 
@@ -232,31 +232,12 @@ func parseBrokers(s string) ([]string, error) {
 		return nil, errors.New("enter at least one broker as host:port")
 	}
 	for _, b := range items {
-		host, port, err := net.SplitHostPort(b)
-		if err != nil || host == "" {
-			return nil, fmt.Errorf("%q: write a broker as host:port", b)
-		}
-		if _, err := parsePortText(port); err != nil {
+		if err := app.CheckKafkaBroker(b); err != nil {
 			return nil, fmt.Errorf("%q: %w", b, err)
 		}
 	}
 	return items, nil
 }
 
-// checkTopicText applies Kafka's topic name rules: 1–249 characters of
-// letters, digits, '.', '_' and '-', and not "." or "..".
-func checkTopicText(t string) error {
-	t = strings.TrimSpace(t)
-	if t == "" || len(t) > 249 {
-		return errors.New("a topic name has 1 to 249 characters")
-	}
-	if t == "." || t == ".." {
-		return fmt.Errorf("%q is not a valid topic name", t)
-	}
-	for _, r := range t {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
-			return fmt.Errorf("%q is not allowed in a topic name (only letters, digits, '.', '_' and '-')", r)
-		}
-	}
-	return nil
-}
+// checkTopicText checks a topic field (app.CheckKafkaTopic).
+func checkTopicText(t string) error { return app.CheckKafkaTopic(strings.TrimSpace(t)) }
