@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/dicominbox/dicominbox/app"
+	"github.com/dicominbox/dicominbox/app/apptest"
 	"github.com/dicominbox/dicominbox/scp"
 	"github.com/dicominbox/dicominbox/scp/uid"
 	"github.com/dicominbox/dicominbox/store"
@@ -50,7 +51,7 @@ func implicitDataSet(sop, study, series, patient string, size int) []byte {
 
 func startServe(t *testing.T, ctx context.Context, storage string, extra ...string) (port int, stop func(sig syscall.Signal) error) {
 	t.Helper()
-	port = freePort(t)
+	port = apptest.FreePort(t)
 	cmd := command(ctx, append([]string{"serve", "--config", "/nonexistent", "--bind", "127.0.0.1", "--port", fmt.Sprint(port),
 		"--storage", storage, "--log-level", "warn", "--min-free-mb", "0"}, extra...)...)
 	var stderr bytes.Buffer

@@ -14,6 +14,7 @@ import (
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/dicominbox/dicominbox/app/apptest"
 	"github.com/dicominbox/dicominbox/scp"
 	"github.com/dicominbox/dicominbox/scp/uid"
 	"github.com/dicominbox/dicominbox/store"
@@ -86,7 +87,7 @@ func TestKafkaBacklogSurvivesSIGKILL(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	storage := filepath.Join(t.TempDir(), "inbox")
-	brokerPort := freePort(t) // nothing listens there yet
+	brokerPort := apptest.FreePort(t) // nothing listens there yet
 	broker := fmt.Sprintf("127.0.0.1:%d", brokerPort)
 	flags := []string{"--kafka-brokers", broker, "--kafka-topic", "dicom.instances", "--kafka-node-id", "crash-node"}
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dicominbox/dicominbox/app"
+	"github.com/dicominbox/dicominbox/app/apptest"
 )
 
 // The tests re-run this test binary as the dicominbox command.
@@ -29,16 +30,6 @@ func command(ctx context.Context, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "DICOMINBOX_RUN_MAIN=1")
 	return cmd
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func TestServePortInUseIsOneLine(t *testing.T) {
@@ -83,7 +74,7 @@ func TestHelpDocumentsEveryServeFlag(t *testing.T) {
 func TestServeEchoAndSIGTERM(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	port := freePort(t)
+	port := apptest.FreePort(t)
 	storage := filepath.Join(t.TempDir(), "inbox")
 	srv := command(ctx, "serve", "--config", "/nonexistent", "--aet", "CLITEST", "--bind", "127.0.0.1",
 		"--port", fmt.Sprint(port), "--storage", storage, "--log-level", "warn")

@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -120,12 +121,7 @@ func portOf(t testing.TB, addr string) string {
 // server that needs a port on its command line.
 func freePort(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return portOf(t, l.Addr().String())
+	return strconv.Itoa(apptest.FreePort(t))
 }
 
 // lockedBuffer is a bytes.Buffer safe for a process writer and a test reader.

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -36,17 +35,6 @@ func startBroker(t *testing.T, port int) (*kfake.Cluster, string) {
 	}
 	t.Cleanup(c.Close)
 	return c, c.ListenAddrs()[0]
-}
-
-// freeLoopbackPort returns a port of 127.0.0.1 that was free a moment ago.
-func freeLoopbackPort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // newKafkaWindow builds the window over a stopped engine that forwards to
@@ -122,7 +110,7 @@ func TestKafkaStatusConnected(t *testing.T) {
 }
 
 func TestKafkaStatusBrokerRefuses(t *testing.T) {
-	broker := fmt.Sprintf("127.0.0.1:%d", freeLoopbackPort(t)) // nothing listens there
+	broker := fmt.Sprintf("127.0.0.1:%d", apptest.FreePort(t)) // nothing listens there
 	r, port := newKafkaWindow(t, broker)
 	sendFiles(t, port, "01_ct_implicit_le.dcm", "33_ct_gb18030_chinese.dcm") // C-STOREs succeed without Kafka
 	want := "Kafka: error: cannot reach broker " + broker + ": connection refused (backlog 2)"
@@ -141,7 +129,7 @@ func TestKafkaStatusBrokerRefuses(t *testing.T) {
 }
 
 func TestKafkaStatusBacklogWhileBrokerDown(t *testing.T) {
-	port := freeLoopbackPort(t)
+	port := apptest.FreePort(t)
 	c, broker := startBroker(t, port)
 	r, dicomPort := newKafkaWindow(t, broker)
 	r.statusLineUntil(t, "Kafka: connected", func(s string) bool { return strings.HasSuffix(s, " · Kafka: connected") })

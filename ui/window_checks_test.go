@@ -18,6 +18,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/dicominbox/dicominbox/app"
+	"github.com/dicominbox/dicominbox/app/apptest"
 	"github.com/dicominbox/dicominbox/scp"
 	"github.com/dicominbox/dicominbox/store/index"
 )
@@ -135,17 +136,6 @@ func TestStudyCompleteNotificationSwitch(t *testing.T) {
 		func() { w.apply(completedEvent("1.2.3.2", testNow.Add(time.Second))) })
 }
 
-// freePort returns a loopback port that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // TestSettingsSaveRestartsListenerAndPersists: the settings dialog over a
 // real engine: a new port and AE title restart the listener there (DCMTK's
 // echoscu proves it), and the file holds what `serve --config` reads.
@@ -153,7 +143,7 @@ func TestSettingsSaveRestartsListenerAndPersists(t *testing.T) {
 	r := newRealWindow(t)
 	r.opts.configPath = filepath.Join(t.TempDir(), "dicominbox", "config.json")
 	oldPort := r.start(t)
-	newPort := freePort(t)
+	newPort := apptest.FreePort(t)
 
 	d := newSettingsDialog(r.win, r.engine.Config(), r.saveSettings, nil)
 	saved := make(chan struct{}, 1)
@@ -198,7 +188,7 @@ func TestSettingsSaveRestartsListenerAndPersists(t *testing.T) {
 // net.Listener; a restart would listen anew) and answers as NEWAE at once.
 func TestSettingsSaveAppliesWithoutRestart(t *testing.T) {
 	r := newRealWindow(t)
-	r.applyConfig(t, func(c *app.Config) { c.Port = freePort(t) }) // the dialog refuses port 0
+	r.applyConfig(t, func(c *app.Config) { c.Port = apptest.FreePort(t) }) // the dialog refuses port 0
 	port := r.start(t)
 	before := r.engine.Addr()
 
