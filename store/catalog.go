@@ -84,10 +84,17 @@ func (s *Store) Index() *index.DB { return s.idx }
 // Close closes the index. Ingest must not be called afterwards.
 func (s *Store) Close() error {
 	s.stopSpares()
-	if s.idx == nil {
-		return nil
+	jerr := s.jr.close()
+	if jerr != nil {
+		s.log.Error("store: journal checkpoint at close failed; the next start restores from it", "err", jerr)
 	}
-	return s.idx.Close()
+	if s.idx == nil {
+		return jerr
+	}
+	if err := s.idx.Close(); err != nil {
+		return err
+	}
+	return jerr
 }
 
 // duplicateOutcome decides what an earlier copy (prev) of the instance just

@@ -66,6 +66,10 @@ func (s *Store) instancePaths(ctx context.Context, seriesUID string) ([]string, 
 // the trash are gone (their rows are dropped), files not yet moved keep
 // their rows.
 func (s *Store) deleteFiles(paths []string, deleteRows func() error) (int, error) {
+	// No journal record may bring a deleted file back after a power cut.
+	if err := s.jr.flush(); err != nil {
+		return 0, fmt.Errorf("store: delete: %w", err)
+	}
 	var b [8]byte
 	rand.Read(b[:])
 	bin := filepath.Join(s.root, trashDir, hex.EncodeToString(b[:]))

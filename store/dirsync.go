@@ -77,7 +77,12 @@ func syncDir(dir string) error {
 	if runtime.GOOS == "windows" {
 		return nil
 	}
-	f, err := os.Open(dir)
+	return fsyncPath(dir, os.O_RDONLY)
+}
+
+// fsyncPath opens path with flag, fsyncs and closes it.
+func fsyncPath(path string, flag int) error {
+	f, err := os.OpenFile(path, flag, 0)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@
 //
 //	<root>/<PatientID>/<StudyInstanceUID>/<SeriesInstanceUID>/<SOPInstanceUID>.dcm
 //	<root>/.incoming/<random>.part   files being received (removed at Open)
+//	<root>/.incoming/journal-?.dij   the journal (see Durability)
 //
 // Every component is sanitised (see docs/storage-layout.md): only
 // [A-Za-z0-9._-] are kept, any other character becomes '_', leading and
@@ -26,14 +27,29 @@
 //
 // # Durability
 //
-// Ingest writes to .incoming, fsyncs the file, renames it into the tree and
-// fsyncs the directory that received it (and the parents of directories it
-// created) before it returns. Concurrent Ingests that rename into the same
-// directory share one directory fsync that starts after all their renames.
-// Options.Sync=false skips every fsync (tests, benchmarks).
+// Ingest writes to .incoming and makes the file durable before it returns
+// success, in one of two ways:
+//
+//   - A small file (Options.JournalMaxInstance, 1 MiB) for a free path goes
+//     through the journal: its whole content and path are appended to one of
+//     two preallocated files, .incoming/journal-0.dij and journal-1.dij, and
+//     one fdatasync (shared by concurrent Ingests) makes it durable; then it
+//     is renamed into the tree without fsyncing the file or its folder. A
+//     checkpoint (a second after a journal file's first record, when it is
+//     half full, before any file of the tree is removed or replaced, and at
+//     Close) makes the tree durable with one syncfs and empties that journal
+//     file. At Open, before the index is reconciled, the file of every live
+//     record is written to the tree again where it is missing or differs
+//     (a power cut before the checkpoint). See journal.go for the format.
+//   - Any other file is fsynced, renamed into the tree and the folder that
+//     received it fsynced. Concurrent Ingests that rename into the same
+//     folder share one folder fsync that starts after all their renames.
+//
+// New folders are created with their parents fsynced either way.
+// Options.Sync=false skips every fsync and the journal (tests, benchmarks).
 //
 // The instance's index row is committed at the same time: it is queued
-// before the file fsync and waited for after the directory fsync (when a
+// before the file is made durable and waited for after the rename (when a
 // file is already stored at the target path, before the rename, whose
 // outcome then depends on the row). Ingest returns success only when both
 // are done; after a crash in between, the reconcile at Open removes a row

@@ -61,7 +61,7 @@ func TestIngestFaults(t *testing.T) {
 			for k := 1; ; k++ {
 				s := openTest(t, true)
 				calls, renamed, injected := 0, false, false
-				s.faultHook = func(o string) error {
+				s.setFaultHook(func(o string) error {
 					if o == op {
 						if calls++; calls == k {
 							injected = true
@@ -72,7 +72,7 @@ func TestIngestFaults(t *testing.T) {
 						renamed = true
 					}
 					return nil
-				}
+				})
 				_, err := s.Ingest(context.Background(), cmd("1.2.3"), bytes.NewReader(data))
 				if !injected {
 					if err != nil {

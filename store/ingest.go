@@ -144,13 +144,23 @@ func (s *Store) Ingest(ctx context.Context, in Instance, data io.Reader) (Stored
 	// copy, keep policy) decides whether it may be replaced, so the rename
 	// waits for the commit.
 	put := s.idx.PutAsync(ctx, record(hdr, in, rel, metaLen+n, hash, fi.ModTime().UnixNano()))
-	var serr error
-	if s.opt.Sync {
-		serr = s.do("sync", t.f.Sync)
-	}
 	_, statErr := os.Lstat(abs)
-	if serr == nil && errors.Is(statErr, fs.ErrNotExist) {
-		return s.placeFirst(id, put, t, abs, rel, comps, hdr, in, warning, metaLen, n, start)
+	free := errors.Is(statErr, fs.ErrNotExist)
+	var serr error
+	var ent *jentry
+	if s.opt.Sync {
+		// A file for a free path goes through the journal when it is small
+		// (one shared fdatasync, no folder fsync); any other is fsynced.
+		serr = errJournalSkip
+		if free {
+			ent, serr = s.jr.append(t.f, metaLen+n, rel, abs, buf)
+		}
+		if errors.Is(serr, errJournalSkip) {
+			serr = s.do("sync", t.f.Sync)
+		}
+	}
+	if serr == nil && free {
+		return s.placeFirst(id, put, ent, t, abs, rel, comps, hdr, in, warning, metaLen, n, start)
 	}
 	out, perr := put.Wait()
 	switch {
@@ -173,7 +183,13 @@ func (s *Store) Ingest(ctx context.Context, in Instance, data io.Reader) (Stored
 			return Stored{Path: out.Previous.Path, Size: out.Previous.SizeBytes, DataSetSize: n, Header: hdr, Warning: warning, Duplicate: dup}, nil
 		}
 	}
-	if renamed, err := s.place(t, abs, comps); err != nil {
+	// A journal record of the copy at abs must not bring it back over
+	// this one after a power cut.
+	if err := s.jr.settle(abs); err != nil {
+		s.undoPut(id, out)
+		return Stored{}, fmt.Errorf("store %s: %w: %w", id, ErrOutOfResources, err)
+	}
+	if renamed, err := s.place(t, abs, comps, true); err != nil {
 		if !renamed {
 			s.undoPut(id, out)
 			return Stored{}, fmt.Errorf("store %s: %w", id, err)
@@ -195,9 +211,14 @@ func (s *Store) Ingest(ctx context.Context, in Instance, data io.Reader) (Stored
 // taken out of the tree again. An identical earlier copy cannot be at stake:
 // there was no file at the target path, and the lock on the SOP Instance UID
 // keeps it so.
-func (s *Store) placeFirst(id string, put *index.PendingPut, t *tempFile, abs, rel string, comps [4]string,
+//
+// ent is the file's journal record (nil when the file was fsynced instead):
+// then the folder is not fsynced, and the record is withdrawn when the file
+// does not stay in the tree.
+func (s *Store) placeFirst(id string, put *index.PendingPut, ent *jentry, t *tempFile, abs, rel string, comps [4]string,
 	hdr Header, in Instance, warning string, metaLen, n int64, start time.Time) (Stored, error) {
-	renamed, err := s.place(t, abs, comps)
+	defer ent.withdraw() // unless done below
+	renamed, err := s.place(t, abs, comps, ent == nil)
 	out, perr := put.Wait()
 	if perr != nil {
 		if renamed {
@@ -223,13 +244,15 @@ func (s *Store) placeFirst(id string, put *index.PendingPut, t *tempFile, abs, r
 		s.logNotStored(id, out, DuplicateKept)
 		return Stored{Path: out.Previous.Path, Size: out.Previous.SizeBytes, DataSetSize: n, Header: hdr, Warning: warning, Duplicate: DuplicateKept}, nil
 	}
+	ent.done()
 	return s.stored(id, out, rel, hdr, in, warning, metaLen, n, false, start), nil
 }
 
-// place closes the fsynced temp file, creates its folders, renames it to abs
-// and (with Sync) fsyncs its folder. renamed tells whether the file is in
-// the tree (then only the folder fsync failed). The error names the step.
-func (s *Store) place(t *tempFile, abs string, comps [4]string) (renamed bool, err error) {
+// place closes the fsynced (or journaled) temp file, creates its folders,
+// renames it to abs and (with Sync and syncFolder) fsyncs its folder.
+// renamed tells whether the file is in the tree (then only the folder fsync
+// failed). The error names the step.
+func (s *Store) place(t *tempFile, abs string, comps [4]string, syncFolder bool) (renamed bool, err error) {
 	t.closed = true
 	if err := s.do("close", t.f.Close); err != nil {
 		return false, fmt.Errorf("close: %w: %w", ErrOutOfResources, err)
@@ -242,7 +265,7 @@ func (s *Store) place(t *tempFile, abs string, comps [4]string) (renamed bool, e
 	}
 	t.name = "" // in the tree now: nothing to discard
 	s.refillSpares()
-	if s.opt.Sync {
+	if s.opt.Sync && syncFolder {
 		if err := s.syncDir(filepath.Dir(abs)); err != nil {
 			return true, fmt.Errorf("sync directory: %w: %w", ErrOutOfResources, err)
 		}

@@ -223,8 +223,12 @@ func TestOpen(t *testing.T) {
 	}
 	t.Cleanup(func() { s.Close() })
 	entries, _ := os.ReadDir(filepath.Join(root, incomingDir))
-	if len(entries) != 1 || entries[0].Name() != "keep.txt" {
-		t.Errorf(".incoming holds %v", entries)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if fmt.Sprint(names) != "[journal-0.dij journal-1.dij keep.txt]" {
+		t.Errorf(".incoming holds %v, want the journal files and keep.txt", names)
 	}
 	if !filepath.IsAbs(s.Root()) {
 		t.Errorf("Root %q is not absolute", s.Root())
@@ -255,24 +259,42 @@ func TestOpen(t *testing.T) {
 
 // TestIngestSyscallBudget checks that directories are created and their
 // parents fsynced once, and that an instance into a known series directory
-// costs one write, one file fsync, one rename and one directory fsync.
+// costs one write, one journal record and its fdatasync and one rename (no
+// fsync of the file or its folder); with the journal off, one write, one
+// file fsync, one rename and one directory fsync.
 func TestIngestSyscallBudget(t *testing.T) {
-	s := openTest(t, true)
-	var mu sync.Mutex
-	ops := map[string]int{}
-	s.faultHook = func(op string) error { mu.Lock(); ops[op]++; mu.Unlock(); return nil }
 	for _, c := range []struct {
-		inst, series string
-		want         map[string]int
+		journal int64
+		want    [3]map[string]int
 	}{
-		{"1.2.3.1", "1.2.5.1", map[string]int{"create": 1, "write": 1, "sync": 1, "close": 1, "mkdir": 3, "rename": 1, "dirsync": 4}},
-		{"1.2.3.2", "1.2.5.1", map[string]int{"create": 1, "write": 1, "sync": 1, "close": 1, "rename": 1, "dirsync": 1}},
-		{"1.2.3.3", "1.2.5.2", map[string]int{"create": 1, "write": 1, "sync": 1, "close": 1, "mkdir": 1, "rename": 1, "dirsync": 2}},
+		{0, [3]map[string]int{
+			{"create": 1, "write": 1, "journal": 1, "journalsync": 1, "close": 1, "mkdir": 3, "rename": 1, "dirsync": 3},
+			{"create": 1, "write": 1, "journal": 1, "journalsync": 1, "close": 1, "rename": 1},
+			{"create": 1, "write": 1, "journal": 1, "journalsync": 1, "close": 1, "mkdir": 1, "rename": 1, "dirsync": 1},
+		}},
+		{-1, [3]map[string]int{
+			{"create": 1, "write": 1, "sync": 1, "close": 1, "mkdir": 3, "rename": 1, "dirsync": 4},
+			{"create": 1, "write": 1, "sync": 1, "close": 1, "rename": 1, "dirsync": 1},
+			{"create": 1, "write": 1, "sync": 1, "close": 1, "mkdir": 1, "rename": 1, "dirsync": 2},
+		}},
 	} {
-		clear(ops)
-		ingest(t, s, cmd(c.inst), basicDataSet(ctClass, c.inst, "1.2.4", c.series, "P1", 100<<10))
-		if fmt.Sprint(ops) != fmt.Sprint(c.want) {
-			t.Errorf("%s: operations %v, want %v", c.inst, ops, c.want)
+		opt := DefaultOptions()
+		opt.JournalBytes = c.journal
+		s := openTestOpt(t, opt)
+		var mu sync.Mutex
+		ops := map[string]int{}
+		s.setFaultHook(func(op string) error { mu.Lock(); ops[op]++; mu.Unlock(); return nil })
+		for i, in := range []struct{ inst, series string }{{"1.2.3.1", "1.2.5.1"}, {"1.2.3.2", "1.2.5.1"}, {"1.2.3.3", "1.2.5.2"}} {
+			mu.Lock()
+			clear(ops)
+			mu.Unlock()
+			ingest(t, s, cmd(in.inst), basicDataSet(ctClass, in.inst, "1.2.4", in.series, "P1", 100<<10))
+			mu.Lock()
+			delete(ops, "checkpoint") // the checkpointer runs on its own time
+			if fmt.Sprint(ops) != fmt.Sprint(c.want[i]) {
+				t.Errorf("journal %d, %s: operations %v, want %v", c.journal, in.inst, ops, c.want[i])
+			}
+			mu.Unlock()
 		}
 	}
 }

@@ -106,10 +106,14 @@ func TestIngestDuplicateEvents(t *testing.T) {
 // file did (only the directory fsync failed) keeps its event, like its row.
 func TestIngestFailureLeavesNoEvent(t *testing.T) {
 	ds := basicDataSet(ctClass, "1.2.3", "1.2.4", "1.2.5", "P1", 1000)
-	for _, op := range []string{"sync", "close", "mkdir", "rename", "dirsync"} {
-		s := openOutboxAt(t, t.TempDir(), outboxOptions(true))
+	for _, op := range []string{"sync", "journal", "journalsync", "close", "mkdir", "rename", "dirsync"} {
+		opt := outboxOptions(true)
+		if op == "sync" || op == "dirsync" { // the journal makes neither happen for a new file
+			opt.JournalBytes = -1
+		}
+		s := openOutboxAt(t, t.TempDir(), opt)
 		injected, renamed := false, false
-		s.faultHook = func(o string) error {
+		s.setFaultHook(func(o string) error {
 			if o == op && !injected {
 				injected = true
 				return &os.PathError{Op: op, Path: "injected", Err: syscall.EIO}
@@ -118,7 +122,7 @@ func TestIngestFailureLeavesNoEvent(t *testing.T) {
 				renamed = true
 			}
 			return nil
-		}
+		})
 		if _, err := s.Ingest(context.Background(), cmd("1.2.3"), bytes.NewReader(ds)); err == nil || !injected {
 			t.Fatalf("%s: injected %v, err %v", op, injected, err)
 		}

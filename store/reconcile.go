@@ -127,6 +127,9 @@ func (s *Store) indexFile(ctx context.Context, abs, rel string, buf []byte) erro
 func (s *Store) removeOld(rel string) {
 	abs, err := s.absPath(rel)
 	if err == nil {
+		err = s.jr.settle(abs)
+	}
+	if err == nil {
 		err = os.Remove(abs)
 	}
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {

@@ -50,6 +50,15 @@ type Options struct {
 	// transaction as its index row; nil writes no events. Reindex never
 	// writes events.
 	Outbox index.OutboxFunc
+	// JournalBytes is the size of each of the two journal files that make
+	// small instances durable with one shared fdatasync (see the package
+	// comment); 0 means 32 MiB, a negative value turns the journal off
+	// (every instance is then fsynced with its folder). Only with Sync.
+	JournalBytes int64
+	// JournalMaxInstance is the largest file that goes through the journal
+	// (0: 1 MiB; at most a quarter of JournalBytes); larger ones are fsynced
+	// on their own, where the fsync costs little next to the transfer.
+	JournalMaxInstance int64
 	// OutboxReady is called (it must not block) when outbox events become
 	// readable, to wake the relay that publishes them.
 	OutboxReady func()
@@ -75,6 +84,7 @@ type Store struct {
 	dsync    *dirSyncer
 	idx      *index.DB
 	spares   *spareFiles // nil unless Options.SpareTempFiles > 0
+	jr       *journal    // nil when the journal is off
 	bufs     sync.Pool   // *[]byte of copyBufSize
 	sopLocks keyLocks    // one Ingest at a time per SOP Instance UID
 	// keepDuplicates is the duplicate policy (Options.DuplicatePolicy,
@@ -84,7 +94,7 @@ type Store struct {
 	// faultHook, when set (tests only), is called before each file system
 	// operation named op ("create", "write", "sync", "close", "mkdir",
 	// "rename", "dirsync"); an error it returns is used as that operation's.
-	faultHook func(op string) error
+	faultHook atomic.Pointer[func(op string) error]
 }
 
 // copyBufSize is the size of the buffer a data set is copied through.
@@ -149,12 +159,18 @@ func Open(root string, opt Options) (*Store, error) {
 	if err := os.Remove(name); err != nil {
 		return nil, fmt.Errorf("store: open %s: root is not writable: %w", abs, err)
 	}
-	s.idx, err = index.Open(filepath.Join(abs, IndexFile), index.Options{Logger: s.log, Synchronous: opt.IndexSynchronous,
-		Outbox: opt.Outbox, OutboxReady: opt.OutboxReady})
+	s.jr, err = s.openJournal()
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", abs, err)
 	}
+	s.idx, err = index.Open(filepath.Join(abs, IndexFile), index.Options{Logger: s.log, Synchronous: opt.IndexSynchronous,
+		Outbox: opt.Outbox, OutboxReady: opt.OutboxReady})
+	if err != nil {
+		s.jr.close()
+		return nil, fmt.Errorf("store: open %s: %w", abs, err)
+	}
 	if err := s.reconcileIndex(context.Background()); err != nil {
+		s.jr.close()
 		s.idx.Close()
 		return nil, fmt.Errorf("store: open %s: reconcile: %w", abs, err)
 	}
@@ -186,12 +202,22 @@ func (s *Store) removeLeftovers() (int, error) {
 	return n, nil
 }
 
+// setFaultHook sets (nil: clears) the test hook; safe while the store's
+// goroutines run.
+func (s *Store) setFaultHook(h func(op string) error) {
+	if h == nil {
+		s.faultHook.Store(nil)
+		return
+	}
+	s.faultHook.Store(&h)
+}
+
 // fault returns the error the test hook injects for op, if any.
 func (s *Store) fault(op string) error {
-	if s.faultHook == nil {
-		return nil
+	if h := s.faultHook.Load(); h != nil {
+		return (*h)(op)
 	}
-	return s.faultHook(op)
+	return nil
 }
 
 // checkUID checks the syntax of a UID (PS3.5 9.1).

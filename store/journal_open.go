@@ -1,0 +1,220 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+)
+
+// journalNames are the two journal files in .incoming.
+var journalNames = [2]string{"journal-0.dij", "journal-1.dij"}
+
+// openJournal restores the files of the live records an earlier run left
+// in the journal, then (with Sync on and the journal not turned off)
+// prepares both journal files and starts the checkpointer. It returns nil
+// and no error when the journal is off.
+func (s *Store) openJournal() (*journal, error) {
+	restored, err := s.recoverJournal()
+	if err != nil {
+		return nil, err
+	}
+	if restored > 0 {
+		s.log.Warn("store: restored instances from the journal (the previous run ended without making them durable in the tree, e.g. a power cut)",
+			"count", restored)
+	}
+	capacity := s.opt.JournalBytes
+	if capacity == 0 {
+		capacity = defaultJournalBytes
+	}
+	if !s.opt.Sync || capacity < 0 {
+		for _, n := range journalNames {
+			_ = os.Remove(filepath.Join(s.incoming, n))
+		}
+		return nil, nil
+	}
+	maxRecord := s.opt.JournalMaxInstance
+	if maxRecord == 0 {
+		maxRecord = defaultJournalMaxRecord
+	}
+	j := &journal{log: s.log, capacity: capacity, maxRecord: min(maxRecord, capacity/4), syncAll: syncTree(s.root),
+		fault: s.fault, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	j.idle = sync.NewCond(&j.mu)
+	for i, n := range journalNames {
+		f, err := preallocate(filepath.Join(s.incoming, n), capacity)
+		if err != nil {
+			for _, jf := range j.files[:i] {
+				jf.f.Close()
+			}
+			for _, n := range journalNames {
+				_ = os.Remove(filepath.Join(s.incoming, n))
+			}
+			s.log.Warn("store: journal off, each instance is fsynced on its own (slower)", "err", err)
+			return nil, nil
+		}
+		j.files[i] = &jfile{f: f, name: n}
+		j.newFill(j.files[i])
+	}
+	j.active = j.files[0]
+	go j.run()
+	return j, nil
+}
+
+// preallocate opens the journal file at name, writing zeros up to size
+// bytes where it is shorter: an fdatasync then never has to change the
+// file's size or allocation, only flush its data.
+func preallocate(name string, size int64) (*os.File, error) {
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	fi, err := f.Stat()
+	if err == nil && fi.Size() < size {
+		zero := make([]byte, 1<<20)
+		for off := fi.Size(); off < size && err == nil; off += int64(len(zero)) {
+			_, err = f.WriteAt(zero[:min(int64(len(zero)), size-off)], off)
+		}
+		if err == nil {
+			err = f.Sync()
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("journal %s: %w", name, err)
+	}
+	return f, nil
+}
+
+// recoverJournal writes the file of every live record of both journal files
+// to the tree again where it is missing or differs, oldest run first, makes
+// that durable, and ends both runs. It returns how many files it wrote.
+func (s *Store) recoverJournal() (int, error) {
+	type found struct {
+		rec journalRecord
+		f   *os.File
+	}
+	var all []found
+	var files []*os.File
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	buf := make([]byte, copyBufSize)
+	for _, n := range journalNames {
+		f, err := os.OpenFile(filepath.Join(s.incoming, n), os.O_RDWR, 0)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return 0, fmt.Errorf("journal: %w", err)
+		}
+		files = append(files, f)
+		fi, err := f.Stat()
+		if err != nil {
+			return 0, fmt.Errorf("journal: %w", err)
+		}
+		recs, err := scanJournal(f, fi.Size(), buf)
+		if err != nil {
+			return 0, fmt.Errorf("journal %s: %w", n, err)
+		}
+		for _, r := range recs {
+			all = append(all, found{r, f})
+		}
+	}
+	sort.SliceStable(all, func(a, b int) bool { return all[a].rec.seq < all[b].rec.seq })
+	restored := 0
+	for _, fr := range all {
+		if !fr.rec.live {
+			continue
+		}
+		wrote, err := s.restore(fr.rec, fr.f, buf)
+		if err != nil {
+			s.log.Error("store: cannot restore an instance from the journal", "path", fr.rec.path, "err", err)
+			continue
+		}
+		if wrote {
+			restored++
+		}
+	}
+	if restored > 0 {
+		if err := syncTree(s.root)(nil); err != nil {
+			return restored, fmt.Errorf("journal: %w", err)
+		}
+	}
+	for _, f := range files {
+		if err := invalidateJournal(f); err != nil {
+			return restored, fmt.Errorf("journal: %w", err)
+		}
+	}
+	return restored, nil
+}
+
+// restore writes the record's file to the tree unless a file with the same
+// content is there. A path that would leave the tree is refused.
+func (s *Store) restore(r journalRecord, jf *os.File, buf []byte) (bool, error) {
+	abs, err := s.absPath(r.path)
+	if err != nil {
+		return false, err
+	}
+	data := io.NewSectionReader(jf, r.dataOff(), r.dataLen)
+	if same, err := sameContent(abs, data, buf); err != nil || same {
+		return false, err
+	}
+	tmp, name, err := s.createTemp(partExt)
+	if err != nil {
+		return false, err
+	}
+	_, err = io.CopyBuffer(tmp, io.NewSectionReader(jf, r.dataOff(), r.dataLen), buf)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.MkdirAll(filepath.Dir(abs), 0o755)
+	}
+	if err == nil {
+		err = os.Rename(name, abs)
+	}
+	if err != nil {
+		os.Remove(name)
+		return false, err
+	}
+	return true, nil
+}
+
+// sameContent tells whether the file at path holds exactly the bytes of data.
+func sameContent(path string, data *io.SectionReader, buf []byte) (bool, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() != data.Size() {
+		return false, err
+	}
+	half := len(buf) / 2
+	a, b := buf[:half], buf[half:]
+	for off := int64(0); off < data.Size(); {
+		k := int(min(int64(half), data.Size()-off))
+		if _, err := f.ReadAt(a[:k], off); err != nil {
+			return false, nil
+		}
+		if _, err := data.ReadAt(b[:k], off); err != nil {
+			return false, err
+		}
+		if !bytes.Equal(a[:k], b[:k]) {
+			return false, nil
+		}
+		off += int64(k)
+	}
+	return true, nil
+}

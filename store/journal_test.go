@@ -1,0 +1,290 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+// powerCut copies the storage tree of an open store as it is on disk now
+// (what a power cut would leave if the page cache had reached the disk)
+// into a new folder, without letting the store checkpoint first.
+func powerCut(t *testing.T, s *Store) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "after")
+	if err := os.CopyFS(dst, os.DirFS(s.Root())); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// holdCheckpoints makes every checkpoint of s fail, so that the journal
+// keeps its records for the test to look at.
+func holdCheckpoints(s *Store) {
+	s.setFaultHook(func(op string) error {
+		if op == "checkpoint" {
+			return errors.New("held by the test")
+		}
+		return nil
+	})
+}
+
+func liveRecords(t *testing.T, root string) []journalRecord {
+	t.Helper()
+	var live []journalRecord
+	for _, n := range journalNames {
+		f, err := os.Open(filepath.Join(root, incomingDir, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fi, _ := f.Stat()
+		recs, err := scanJournal(f, fi.Size(), make([]byte, 64<<10))
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs {
+			if r.live {
+				live = append(live, r)
+			}
+		}
+	}
+	return live
+}
+
+// Files the page cache had not written when the power failed (missing,
+// empty, torn) come back from the journal at Open, byte for byte, and get
+// their rows; files that were intact are left alone.
+func TestJournalRestoresAfterPowerCut(t *testing.T) {
+	s := openTest(t, true)
+	holdCheckpoints(s)
+	want := map[string][]byte{}
+	for _, inst := range []string{"1.2.3.1", "1.2.3.2", "1.2.3.3", "1.2.3.4"} {
+		st := ingest(t, s, cmd(inst), basicDataSet(ctClass, inst, "1.2.4", "1.2.5", "P1", 20<<10))
+		b, err := os.ReadFile(filepath.Join(s.Root(), st.Path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[st.Path] = b
+	}
+	if n := len(liveRecords(t, s.Root())); n != 4 {
+		t.Fatalf("%d live journal records before the cut, want 4", n)
+	}
+	after := powerCut(t, s)
+	i := 0
+	for rel := range want {
+		p := filepath.Join(after, rel)
+		switch i {
+		case 0:
+			os.Remove(p)
+		case 1:
+			os.Truncate(p, 0)
+		case 2:
+			b := bytes.Clone(want[rel])
+			b[len(b)-1] ^= 0xff
+			os.WriteFile(p, b, 0o644)
+		}
+		i++
+	}
+	r := openOutboxAt(t, after, outboxOptions(true))
+	for rel, b := range want {
+		got, err := os.ReadFile(filepath.Join(after, rel))
+		if err != nil || !bytes.Equal(got, b) {
+			t.Errorf("%s after the restore: %d bytes, err %v; want the %d bytes stored", rel, len(got), err, len(b))
+		}
+	}
+	tot, err := r.Index().Totals(context.Background())
+	if err != nil || tot.Instances != 4 {
+		t.Errorf("index after the restore: %+v, %v; want 4 instances", tot, err)
+	}
+	if n := len(liveRecords(t, after)); n != 0 {
+		t.Errorf("%d live journal records after the restore, want 0", n)
+	}
+}
+
+// A checkpoint empties the journal; a file deleted after it, or deleted
+// while its record was live (delete checkpoints first), stays deleted.
+func TestJournalCheckpointAndDelete(t *testing.T) {
+	s := openTest(t, true)
+	holdCheckpoints(s)
+	ingest(t, s, cmd("1.2.3.1"), basicDataSet(ctClass, "1.2.3.1", "1.2.4.1", "1.2.5.1", "P1", 1000))
+	ingest(t, s, cmd("1.2.3.2"), basicDataSet(ctClass, "1.2.3.2", "1.2.4.2", "1.2.5.2", "P1", 1000))
+	if n := len(liveRecords(t, s.Root())); n != 2 {
+		t.Fatalf("%d live records, want 2", n)
+	}
+	s.setFaultHook(nil)
+	if n, err := s.DeleteStudy(context.Background(), "1.2.4.1"); err != nil || n != 1 {
+		t.Fatalf("DeleteStudy: %d, %v", n, err)
+	}
+	if n := len(liveRecords(t, s.Root())); n != 0 {
+		t.Errorf("%d live records after a delete, want 0 (it checkpoints first)", n)
+	}
+	r := openOutboxAt(t, powerCut(t, s), outboxOptions(true))
+	tot, err := r.Index().Totals(context.Background())
+	if err != nil || tot.Studies != 1 || tot.Instances != 1 {
+		t.Errorf("after the cut: %+v, %v; want the one study left", tot, err)
+	}
+}
+
+// A record whose file did not stay in the tree (the index failed) is
+// withdrawn: it does not bring the file back.
+func TestJournalWithdrawnRecordStaysOut(t *testing.T) {
+	s := openTest(t, true)
+	s.setFaultHook(func(op string) error {
+		if op == "checkpoint" {
+			return errors.New("held by the test")
+		}
+		return nil
+	})
+	s.idx.Close() // every Put fails from now on
+	ds := basicDataSet(ctClass, "1.2.3.1", "1.2.4", "1.2.5", "P1", 1000)
+	if _, err := s.Ingest(context.Background(), cmd("1.2.3.1"), bytes.NewReader(ds)); err == nil {
+		t.Fatal("Ingest with a closed index succeeded")
+	}
+	if n := len(liveRecords(t, s.Root())); n != 0 {
+		t.Fatalf("%d live records after a failed Ingest, want 0", n)
+	}
+	after := powerCut(t, s)
+	r := openOutboxAt(t, after, outboxOptions(true))
+	if tot, _ := r.Index().Totals(context.Background()); tot.Instances != 0 {
+		t.Errorf("the failed instance came back: %+v", tot)
+	}
+}
+
+// A newer copy at the same path replaces the file the classic way; the
+// journal record of the older copy must not win over it at the next Open.
+func TestJournalDoesNotUndoAReplacement(t *testing.T) {
+	s := openTest(t, true)
+	holdCheckpoints(s)
+	st := ingest(t, s, cmd("1.2.3.1"), basicDataSet(ctClass, "1.2.3.1", "1.2.4", "1.2.5", "P1", 1000))
+	s.setFaultHook(nil) // the replacement checkpoints first
+	newer := basicDataSet(ctClass, "1.2.3.1", "1.2.4", "1.2.5", "P1", 2000)
+	ingest(t, s, cmd("1.2.3.1"), newer)
+	want, _ := os.ReadFile(filepath.Join(s.Root(), st.Path))
+	after := powerCut(t, s)
+	openOutboxAt(t, after, outboxOptions(true))
+	got, _ := os.ReadFile(filepath.Join(after, st.Path))
+	if !bytes.Equal(got, want) || !bytes.HasSuffix(got, newer) {
+		t.Errorf("after the cut the file has %d bytes, want the newer copy's %d", len(got), len(want))
+	}
+}
+
+// Instances larger than the journal takes are fsynced on their own.
+func TestJournalSkipsLargeInstances(t *testing.T) {
+	opt := DefaultOptions()
+	opt.JournalBytes = 1 << 20
+	opt.JournalMaxInstance = 64 << 10
+	s := openTestOpt(t, opt)
+	ops := map[string]int{}
+	var mu sync.Mutex
+	s.setFaultHook(func(op string) error { mu.Lock(); ops[op]++; mu.Unlock(); return nil })
+	ingest(t, s, cmd("1.2.3.1"), basicDataSet(ctClass, "1.2.3.1", "1.2.4", "1.2.5", "P1", 10<<10))
+	ingest(t, s, cmd("1.2.3.2"), basicDataSet(ctClass, "1.2.3.2", "1.2.4", "1.2.5", "P1", 100<<10))
+	mu.Lock()
+	defer mu.Unlock()
+	if ops["journal"] != 1 || ops["sync"] != 1 {
+		t.Errorf("journal %d, fsync %d; want one of each", ops["journal"], ops["sync"])
+	}
+}
+
+// When the journal fills faster than it is checkpointed, instances are
+// fsynced on their own; none is refused.
+func TestJournalFullFallsBack(t *testing.T) {
+	opt := DefaultOptions()
+	opt.JournalBytes = 256 << 10
+	s := openTestOpt(t, opt)
+	holdCheckpoints(s)
+	for i := range 12 {
+		inst := fmt.Sprintf("1.2.3.%d", i+1)
+		ingest(t, s, cmd(inst), basicDataSet(ctClass, inst, "1.2.4", "1.2.5", "P1", 40<<10))
+	}
+	if n := len(liveRecords(t, s.Root())); n == 0 || n >= 12 {
+		t.Errorf("%d live records, want some but not all 12", n)
+	}
+	assertNoLeftovers(t, s, 12)
+}
+
+// A record whose bytes are torn ends the run there; records of an earlier
+// run behind the end are not taken as part of it.
+func TestScanJournalEndsAtTornRecord(t *testing.T) {
+	f, err := os.Create(filepath.Join(t.TempDir(), "j"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	j, old := testJournal(f)
+	buf := make([]byte, 4096)
+	var offs []int64
+	off := int64(0)
+	for i := range 3 {
+		data := bytes.Repeat([]byte{byte(i + 1)}, 1000+i)
+		if err := j.writeRecord(old, off, bytes.NewReader(data), int64(len(data)), "p/s/x/"+string(rune('a'+i))+".dcm", buf); err != nil {
+			t.Fatal(err)
+		}
+		offs = append(offs, off)
+		off += journalRecordLen(len("p/s/x/a.dcm"), int64(len(data)))
+	}
+	scan := func() []journalRecord {
+		fi, _ := f.Stat()
+		recs, err := scanJournal(f, fi.Size(), buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return recs
+	}
+	if recs := scan(); len(recs) != 3 || recs[2].path != "p/s/x/c.dcm" || recs[2].dataLen != 1002 {
+		t.Fatalf("scan of 3 records: %+v", recs)
+	}
+	// A new run overwrites the first record: the old second and third
+	// belong to another fill and are not part of it.
+	j.newFill(old)
+	data := bytes.Repeat([]byte{9}, 1000)
+	if err := j.writeRecord(old, 0, bytes.NewReader(data), 1000, "p/s/x/a.dcm", buf); err != nil {
+		t.Fatal(err)
+	}
+	if recs := scan(); len(recs) != 1 || recs[0].fill != old.fill {
+		t.Fatalf("new run over an old one: %d records", len(recs))
+	}
+	// One flipped data byte: the record fails its checksum.
+	f.WriteAt([]byte{8}, offs[0]+journalHeaderLen+int64(len("p/s/x/a.dcm"))+500)
+	if recs := scan(); len(recs) != 0 {
+		t.Errorf("torn record: %d records, want 0", len(recs))
+	}
+}
+
+// A clean Close checkpoints: the journal holds no live record afterwards.
+func TestJournalEmptyAfterClose(t *testing.T) {
+	opt := DefaultOptions()
+	opt.Logger = slog.New(slog.DiscardHandler)
+	s, err := Open(t.TempDir(), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	holdCheckpoints(s)
+	ingest(t, s, cmd("1.2.3.1"), basicDataSet(ctClass, "1.2.3.1", "1.2.4", "1.2.5", "P1", 1000))
+	if n := len(liveRecords(t, s.Root())); n != 1 {
+		t.Fatalf("%d live records before Close, want 1", n)
+	}
+	s.setFaultHook(nil)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(liveRecords(t, s.Root())); n != 0 {
+		t.Errorf("%d live records after Close, want 0", n)
+	}
+}
+
+// testJournal returns a journal without files or checkpointer and a jfile
+// on f with a run started, for writing records by hand.
+func testJournal(f *os.File) (*journal, *jfile) {
+	j := &journal{fault: func(string) error { return nil }, log: slog.New(slog.DiscardHandler)}
+	jf := &jfile{f: f}
+	j.newFill(jf)
+	return j, jf
+}
