@@ -3,6 +3,7 @@ package index
 import (
 	"fmt"
 	"log/slog"
+	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -36,14 +37,79 @@ func BenchmarkPut(b *testing.B) {
 	}
 }
 
-// BenchmarkPutSerial is one caller at a time: every Put is its own commit.
+// BenchmarkPutSerial is one caller at a time: every Put is its own commit
+// (the common case of one association). Besides the time it reports the CPU
+// time of the process per Put (where cpuTime knows it) and, from further
+// Puts run untimed with automatic checkpoints off, the WAL frames (pages)
+// each commit writes.
 func BenchmarkPutSerial(b *testing.B) {
-	db, _ := openTest(b, Options{})
-	for i := range b.N {
+	db, path := openTest(b, Options{})
+	put := func(i int) {
 		if _, err := db.Put(ctx, inst("P", "S", fmt.Sprintf("S.%d", i/500), fmt.Sprintf("1.2.3.%d", i), i)); err != nil {
 			b.Fatal(err)
 		}
 	}
+	benchPutSerial(b, db, path, put)
+}
+
+// BenchmarkPutSerialTwoSenders is BenchmarkPutSerial with two senders
+// taking turns within one study (a series each), so that every Put changes
+// the study's source_ae: the general path, not the one-statement insert.
+func BenchmarkPutSerialTwoSenders(b *testing.B) {
+	db, path := openTest(b, Options{})
+	put := func(i int) {
+		in := inst("P", "S", fmt.Sprintf("S.%d", i%2), fmt.Sprintf("1.2.3.%d", i), i)
+		in.CallingAE = fmt.Sprintf("AE%d", i%2)
+		if _, err := db.Put(ctx, in); err != nil {
+			b.Fatal(err)
+		}
+	}
+	benchPutSerial(b, db, path, put)
+}
+
+// benchPutSerial times b.N calls of put and reports the process CPU time
+// per call (where cpuTime knows it) and the WAL frames per call.
+func benchPutSerial(b *testing.B, db *DB, path string, put func(int)) {
+	cpu0 := cpuTime()
+	b.ResetTimer()
+	for i := range b.N {
+		put(i)
+	}
+	b.StopTimer()
+	if cpu0 >= 0 {
+		b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
+	}
+	b.ReportMetric(walFramesPerPut(b, db, path, b.N, put), "walframes/op")
+}
+
+// walFramesPerPut checkpoints the WAL, turns automatic checkpoints off, runs
+// put for the next walPuts values after from and returns the WAL frames
+// written per call. Each frame is one page.
+func walFramesPerPut(b *testing.B, db *DB, path string, from int, put func(int)) float64 {
+	const walPuts = 300
+	if _, err := db.w.conn.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := db.w.conn.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 0"); err != nil {
+		b.Fatal(err)
+	}
+	defer db.w.conn.ExecContext(ctx, fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", walAutocheckpoint)) //nolint:errcheck
+	var pageSize int64
+	if err := db.w.conn.QueryRowContext(ctx, "PRAGMA page_size").Scan(&pageSize); err != nil {
+		b.Fatal(err)
+	}
+	size := func() int64 {
+		fi, err := os.Stat(path + "-wal")
+		if err != nil {
+			b.Fatal(err)
+		}
+		return fi.Size()
+	}
+	s0 := size()
+	for i := range walPuts {
+		put(from + i)
+	}
+	return float64(size()-s0) / float64(pageSize+24) / walPuts
 }
 
 // BenchmarkStudiesPage: one page of the study list on 1,000,000 instances in

@@ -11,13 +11,16 @@
 // queued (up to Options.MaxBatch) in one transaction, each in its own
 // savepoint, commits once and answers them all. Under load, concurrent
 // instances share a transaction and its WAL writes; alone, a request is
-// committed immediately.
+// committed immediately. A Put of a new instance into a series the index
+// already holds, changing none of its parents' values, is one INSERT
+// (put.go); the triggers do the rest.
 //
 // # Durability
 //
 // The index runs in WAL mode with synchronous=NORMAL by default: a commit
 // writes the WAL but does not fsync it; the WAL is fsynced when it is
-// checkpointed. A committed row survives a crash of the process, but a power
+// checkpointed (every walAutocheckpoint pages, by the commit that crosses
+// that size). A committed row survives a crash of the process, but a power
 // cut or kernel crash can lose the last commits. That is accepted because the
 // index is not the durable record: the store fsyncs and renames each file
 // before calling Put, and reconcile at start re-creates the rows (and their

@@ -112,6 +112,10 @@ func TestOptions(t *testing.T) {
 		if mode != want {
 			t.Errorf("Synchronous %q: PRAGMA synchronous = %d, want %d", sync, mode, want)
 		}
+		var ckpt int
+		if err := db.w.conn.QueryRowContext(ctx, "PRAGMA wal_autocheckpoint").Scan(&ckpt); err != nil || ckpt != walAutocheckpoint {
+			t.Errorf("wal_autocheckpoint = %d (%v), want %d", ckpt, err, walAutocheckpoint)
+		}
 		var fk, qo int
 		db.w.conn.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk)
 		db.rdb.QueryRowContext(ctx, "PRAGMA query_only").Scan(&qo)

@@ -292,3 +292,142 @@ func TestPutAsyncGroupCommit(t *testing.T) {
 		t.Errorf("%d transactions for 50 queued Puts: no group commit", txs)
 	}
 }
+
+// TestLevelAttributesMergeEachValue changes, then blanks, each value an
+// instance brings to its patient, study and series rows, one at a time:
+// every change must reach the row (the one-statement insert of a known
+// series must not take it), every blank must leave the row as it was.
+func TestLevelAttributesMergeEachValue(t *testing.T) {
+	type field struct {
+		name string
+		set  func(*Instance, string)
+		get  func(patient [3]string, study [12]string, series [4]string) string
+	}
+	fields := []field{
+		{"PatientName", func(in *Instance, v string) { in.PatientName = v }, func(p [3]string, st [12]string, _ [4]string) string { return p[0] + "|" + st[1] }},
+		{"PatientBirthDate", func(in *Instance, v string) { in.PatientBirthDate = v }, func(p [3]string, st [12]string, _ [4]string) string { return p[1] + "|" + st[2] }},
+		{"PatientSex", func(in *Instance, v string) { in.PatientSex = v }, func(p [3]string, st [12]string, _ [4]string) string { return p[2] + "|" + st[3] }},
+		{"StudyDate", func(in *Instance, v string) { in.StudyDate = v }, func(_ [3]string, st [12]string, _ [4]string) string { return st[4] }},
+		{"StudyTime", func(in *Instance, v string) { in.StudyTime = v }, func(_ [3]string, st [12]string, _ [4]string) string { return st[5] }},
+		{"StudyDescription", func(in *Instance, v string) { in.StudyDescription = v }, func(_ [3]string, st [12]string, _ [4]string) string { return st[6] }},
+		{"AccessionNumber", func(in *Instance, v string) { in.AccessionNumber = v }, func(_ [3]string, st [12]string, _ [4]string) string { return st[7] }},
+		{"StudyID", func(in *Instance, v string) { in.StudyID = v }, func(_ [3]string, st [12]string, _ [4]string) string { return st[8] }},
+		{"ReferringPhysician", func(in *Instance, v string) { in.ReferringPhysician = v }, func(_ [3]string, st [12]string, _ [4]string) string { return st[9] }},
+		{"CallingAE", func(in *Instance, v string) { in.CallingAE = v }, func(_ [3]string, st [12]string, _ [4]string) string { return st[10] }},
+		{"SeriesNumber", func(in *Instance, v string) {
+			in.SeriesNumber = 0
+			if !blank(v) {
+				in.SeriesNumber = len(v)
+			}
+		}, func(_ [3]string, _ [12]string, se [4]string) string { return se[0] }},
+		{"SeriesDescription", func(in *Instance, v string) { in.SeriesDescription = v }, func(_ [3]string, _ [12]string, se [4]string) string { return se[1] }},
+		{"Modality", func(in *Instance, v string) { in.Modality = v }, func(_ [3]string, _ [12]string, se [4]string) string { return se[2] }},
+		{"BodyPart", func(in *Instance, v string) { in.BodyPart = v }, func(_ [3]string, _ [12]string, se [4]string) string { return se[3] }},
+	}
+	db, _ := openTest(t, Options{})
+	read := func() (p [3]string, st [12]string, se [4]string) {
+		t.Helper()
+		if err := db.rdb.QueryRowContext(ctx, `SELECT patient_name, patient_birth_date, patient_sex FROM patients`).Scan(&p[0], &p[1], &p[2]); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.rdb.QueryRowContext(ctx, `SELECT `+studyAttrCols+`, search_text FROM studies`).Scan(
+			&st[0], &st[1], &st[2], &st[3], &st[4], &st[5], &st[6], &st[7], &st[8], &st[9], &st[10], &st[11]); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.rdb.QueryRowContext(ctx, `SELECT series_number, series_description, modality, body_part FROM series`).Scan(
+			&se[0], &se[1], &se[2], &se[3]); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	n := 0
+	put := func(f func(*Instance)) {
+		t.Helper()
+		n++
+		in := inst("P", "1", "1.1", fmt.Sprintf("1.1.%d", n), n)
+		if f != nil {
+			f(&in)
+		}
+		mustPut(t, db, in)
+	}
+	put(nil)
+	put(nil)
+	if s := db.w.slowPuts.Load(); s != 1 {
+		t.Errorf("%d of 2 Puts took the slow path, want only the first", s)
+	}
+	// like sets every value of in as the rows have it, so that only the one
+	// set afterwards differs.
+	like := func(in *Instance, p [3]string, st [12]string, se [4]string) {
+		in.PatientName, in.PatientBirthDate, in.PatientSex = p[0], p[1], p[2]
+		in.StudyDate, in.StudyTime, in.StudyDescription, in.AccessionNumber = st[4], st[5], st[6], st[7]
+		in.StudyID, in.ReferringPhysician, in.CallingAE = st[8], st[9], st[10]
+		fmt.Sscan(se[0], &in.SeriesNumber)
+		in.SeriesDescription, in.Modality, in.BodyPart = se[1], se[2], se[3]
+	}
+	for i, f := range fields {
+		p0, st0, se0 := read()
+		before := f.get(p0, st0, se0)
+		put(func(in *Instance) {
+			like(in, p0, st0, se0)
+			f.set(in, fmt.Sprintf("v%02d-%s", i, f.name))
+		})
+		p1, st1, se1 := read()
+		after := f.get(p1, st1, se1)
+		if after == before {
+			t.Errorf("%s: a new value did not reach its row (%q)", f.name, after)
+		}
+		if a := studyAttrs(st1[:11]); st1[11] != a.searchText() {
+			t.Errorf("%s: search_text %q, want %q", f.name, st1[11], a.searchText())
+		}
+		for _, b := range []string{"", " ", "\u3000"} {
+			put(func(in *Instance) {
+				like(in, p1, st1, se1)
+				f.set(in, b)
+			})
+			p2, st2, se2 := read()
+			if p2 != p1 || st2 != st1 || se2 != se1 {
+				t.Errorf("%s: blank %q changed the rows:\n%v %v %v\n%v %v %v", f.name, b, p1, st1, se1, p2, st2, se2)
+			}
+		}
+	}
+	// The first Put and each change take the slow path; the blanks do not.
+	if s := db.w.slowPuts.Load(); s != int64(1+len(fields)) {
+		t.Errorf("%d slow Puts, want %d", s, 1+len(fields))
+	}
+	// Every value changed at once, back to the first instance's.
+	put(nil)
+	want := inst("P", "1", "1.1", "x", 0)
+	p, st, se := read()
+	if a := studyAttrsOf(&want); p != [3]string{want.PatientName, want.PatientBirthDate, want.PatientSex} ||
+		[11]string(st[:11]) != a || st[11] != a.searchText() ||
+		se != [4]string{fmt.Sprint(want.SeriesNumber), want.SeriesDescription, want.Modality, want.BodyPart} {
+		t.Errorf("after changing every value: %v %v %v", p, st, se)
+	}
+	checkInvariants(t, db)
+	var ok string
+	if err := db.rdb.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&ok); err != nil || ok != "ok" {
+		t.Errorf("integrity_check: %q %v", ok, err)
+	}
+	if tot := mustTotals(t, db); tot.Instances != n || tot.Studies != 1 || tot.Series != 1 {
+		t.Errorf("totals %+v after %d Puts", tot, n)
+	}
+}
+
+// studyAttrSearched must name exactly the study values searchText folds
+// into search_text, and studyAttrColNames the columns of studyAttrCols.
+func TestStudyAttrSearched(t *testing.T) {
+	if len(studyAttrColNames) != len(studyAttrs{}) || studyAttrColNames[0] != "patient_id" ||
+		studyAttrColNames[len(studyAttrColNames)-1] != "source_ae" {
+		t.Fatalf("studyAttrColNames %q", studyAttrColNames)
+	}
+	base := studyAttrsOf(&Instance{PatientID: "p", PatientName: "n", PatientBirthDate: "b", PatientSex: "s",
+		StudyDate: "d", StudyTime: "t", StudyDescription: "desc", AccessionNumber: "acc", StudyID: "id",
+		ReferringPhysician: "ref", CallingAE: "ae"})
+	for i := range base {
+		a := base
+		a[i] = "zzz"
+		if changed := a.searchText() != base.searchText(); changed != studyAttrSearched[i] {
+			t.Errorf("%s: search_text changes %v, studyAttrSearched %v", studyAttrColNames[i], changed, studyAttrSearched[i])
+		}
+	}
+}

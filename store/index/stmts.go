@@ -13,12 +13,36 @@ type stmts struct {
 
 	begin, commit, rollback, savepoint, rollbackTo, release *sql.Stmt
 
-	instanceByUID, insertInstance, updateInstance, deleteInstance *sql.Stmt
-	patientByID, insertPatient, updatePatient                     *sql.Stmt
-	studyByKey, insertStudy, updateStudy                          *sql.Stmt
-	seriesByKey, insertSeries, updateSeries                       *sql.Stmt
-	studyPaths, deleteStudy, seriesPaths, deleteSeries            *sql.Stmt
-	insertOutbox, deleteOutbox                                    *sql.Stmt
+	lookUp, insertKnown                                          *sql.Stmt
+	instanceByID, insertInstance, updateInstance, deleteInstance *sql.Stmt
+	insertPatient, updatePatient                                 *sql.Stmt
+	insertStudy                                                  *sql.Stmt
+	insertSeries, updateSeries                                   *sql.Stmt
+	studyPaths, deleteStudy, seriesPaths, deleteSeries           *sql.Stmt
+	insertOutbox, deleteOutbox                                   *sql.Stmt
+
+	// studyUpdates are the UPDATEs of the study columns that change, by
+	// column list (see upsertStudy), prepared when first needed.
+	studyUpdates map[string]*sql.Stmt
+}
+
+// updateStudy returns the statement that sets cols, then takes the row id.
+func (s *stmts) updateStudy(c *sql.Conn, cols []string) (*sql.Stmt, error) {
+	key := strings.Join(cols, ",")
+	if st, ok := s.studyUpdates[key]; ok {
+		return st, nil
+	}
+	q := `UPDATE studies SET (` + key + `) = (` + placeholders(len(cols)) + `) WHERE id = ?`
+	st, err := c.PrepareContext(context.Background(), q)
+	if err != nil {
+		return nil, fmt.Errorf("index: prepare %q: %w", q, err)
+	}
+	if s.studyUpdates == nil {
+		s.studyUpdates = make(map[string]*sql.Stmt)
+	}
+	s.studyUpdates[key] = st
+	s.all = append(s.all, st)
+	return st, nil
 }
 
 const studyAttrCols = `patient_id, patient_name, patient_birth_date, patient_sex,
@@ -46,20 +70,18 @@ func prepare(ctx context.Context, c *sql.Conn) (*stmts, error) {
 	p(&s.savepoint, "SAVEPOINT req")
 	p(&s.rollbackTo, "ROLLBACK TO req")
 	p(&s.release, "RELEASE req")
-	p(&s.instanceByUID, `SELECT id, `+instanceCols+` FROM instances WHERE sop_instance_uid = ?`)
+	p(&s.lookUp, lookUpSQL)
+	p(&s.insertKnown, insertKnownSQL)
+	p(&s.instanceByID, `SELECT `+instanceCols+` FROM instances WHERE id = ?`)
 	p(&s.insertInstance, `INSERT INTO instances (`+instanceCols+`, series_id) VALUES (`+placeholders(instanceColCount+1)+`)`)
 	p(&s.updateInstance, `UPDATE instances SET (`+instanceCols+`, series_id) = (`+placeholders(instanceColCount+1)+`) WHERE id = ?`)
 	p(&s.deleteInstance, `DELETE FROM instances WHERE sop_instance_uid = ?`)
 
-	p(&s.patientByID, `SELECT id, patient_name, patient_birth_date, patient_sex FROM patients WHERE patient_id = ?`)
 	p(&s.insertPatient, `INSERT INTO patients (patient_id, patient_name, patient_birth_date, patient_sex) VALUES (?,?,?,?)`)
 	p(&s.updatePatient, `UPDATE patients SET patient_name = ?, patient_birth_date = ?, patient_sex = ? WHERE id = ?`)
 
-	p(&s.studyByKey, `SELECT id, `+studyAttrCols+` FROM studies WHERE patient_ref = ? AND study_instance_uid = ?`)
 	p(&s.insertStudy, `INSERT INTO studies (patient_ref, study_instance_uid, `+studyAttrCols+`, search_text) VALUES (`+placeholders(14)+`)`)
-	p(&s.updateStudy, `UPDATE studies SET (`+studyAttrCols+`, search_text) = (`+placeholders(12)+`) WHERE id = ?`)
 
-	p(&s.seriesByKey, `SELECT id, series_number, series_description, modality, body_part FROM series WHERE study_ref = ? AND series_instance_uid = ?`)
 	p(&s.insertSeries, `INSERT INTO series (study_ref, series_instance_uid, series_number, series_description, modality, body_part) VALUES (?,?,?,?,?,?)`)
 	p(&s.updateSeries, `UPDATE series SET series_number = ?, series_description = ?, modality = ?, body_part = ? WHERE id = ?`)
 

@@ -69,6 +69,9 @@ type writer struct {
 	added    []OutboxRow // outbox rows inserted by the request being applied
 
 	txs atomic.Int64 // committed transactions, for tests and benchmarks
+	// slowPuts counts the Puts that were not one insertKnown (put.go), for
+	// tests and benchmarks.
+	slowPuts atomic.Int64
 
 	// hookInTx, when set (tests only, before the first request), runs after
 	// BEGIN and before the batch's requests.
