@@ -318,7 +318,7 @@ func (s *Store) stored(id string, out index.Outcome, rel string, hdr Header, in 
 // to f, through buf, in writes of len(buf) bytes. It returns the number of
 // bytes read from r and either a read error (from r or ctx) or a write error.
 func (s *Store) copyIn(ctx context.Context, f *os.File, buf []byte, fill int, r io.Reader) (n int64, rerr, werr error) {
-	var written int64
+	var written, wbFrom int64
 	for {
 		if err := ctx.Err(); err != nil {
 			return n, err, nil
@@ -336,10 +336,13 @@ func (s *Store) copyIn(ctx context.Context, f *os.File, buf []byte, fill int, r 
 			if werr := s.do("write", func() error { _, e := f.Write(buf[:fill]); return e }); werr != nil {
 				return n, nil, werr
 			}
-			if s.opt.Sync && fill == len(buf) {
-				// Start writing this chunk to disk now, while the next one
-				// arrives, so that the final fsync has little left to do.
-				startWriteback(f, written, int64(fill))
+			if s.opt.Sync && fill == len(buf) && written+int64(fill) > s.jr.limit() {
+				// Start writing to disk now, while the next chunk arrives,
+				// so that the final fsync has little left to do. A file the
+				// journal may still take is not written twice: its fsync is
+				// the journal's.
+				startWriteback(f, wbFrom, written+int64(fill)-wbFrom)
+				wbFrom = written + int64(fill)
 			}
 			written += int64(fill)
 			fill = 0

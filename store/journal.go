@@ -106,6 +106,15 @@ func (j *journal) newFill(jf *jfile) {
 	jf.live = make(map[string][]int64)
 }
 
+// limit is the size of the largest file append takes (0 when the journal
+// is off).
+func (j *journal) limit() int64 {
+	if j == nil {
+		return 0
+	}
+	return j.maxRecord
+}
+
 // append writes the size bytes of src (a complete file for the tree) with
 // its relative path rel as a record and returns once it is on disk. abs is
 // the path the file will get in the tree. buf is scratch space. The error
