@@ -82,11 +82,13 @@ func BenchmarkIngestParallel(b *testing.B) {
 // floorStore does the file system work of one Ingest and nothing else: a
 // temp file from s.newTemp (a spare when s keeps them) in .incoming, the
 // same bytes (meta group + data set) written through the same buffer with
-// the same writeback hints, fsync, close, rename into the same
-// patient/study/series folder and an fsync of that folder through the same
-// coalescer. What it leaves out is exactly the work the index adds: the CRC of
-// the data set, reading the header back, the stat calls and the SQLite
-// transaction (and its outbox event, if any).
+// the same writeback hints, made durable the same way (a journal record and
+// its shared fdatasync when the journal takes the file, else fsync), close,
+// rename into the same patient/study/series folder and, for a file not in
+// the journal, an fsync of that folder through the same coalescer. What it
+// leaves out is exactly the work the index adds: the CRC of the data set,
+// reading the header back, the stat calls and the SQLite transaction (and
+// its outbox event, if any).
 func floorStore(s *Store, ds []byte, in Instance) error {
 	ctx := context.Background()
 	bp := s.bufs.Get().(*[]byte)
@@ -101,20 +103,26 @@ func floorStore(s *Store, ds []byte, in Instance) error {
 		return err
 	}
 	defer t.discard(s)
-	if _, rerr, werr := s.copyIn(ctx, t.f, buf, metaLen, bytes.NewReader(ds)); rerr != nil || werr != nil {
+	n, rerr, werr := s.copyIn(ctx, t.f, buf, metaLen, bytes.NewReader(ds))
+	if rerr != nil || werr != nil {
 		return errors.Join(rerr, werr)
-	}
-	if err := t.f.Sync(); err != nil {
-		return err
-	}
-	t.closed = true
-	if err := t.f.Close(); err != nil {
-		return err
 	}
 	// The folders of newPatchable's data set, as Ingest would name them.
 	comps := layout(Header{PatientID: "P1", StudyInstanceUID: "1.2.4", SeriesInstanceUID: "1.2.5", SOPInstanceUID: in.SOPInstanceUID})
-	abs, _, err := resolve(s.root, comps[:])
+	abs, rel, err := resolve(s.root, comps[:])
 	if err != nil {
+		return err
+	}
+	ent, err := s.jr.append(t.f, int64(metaLen)+n, rel, abs, buf)
+	if errors.Is(err, errJournalSkip) {
+		err = t.f.Sync()
+	}
+	if err != nil {
+		return err
+	}
+	defer ent.done()
+	t.closed = true
+	if err := t.f.Close(); err != nil {
 		return err
 	}
 	if err := s.ensureDir(comps[:3]); err != nil {
@@ -125,12 +133,16 @@ func floorStore(s *Store, ds []byte, in Instance) error {
 	}
 	t.name = ""
 	s.refillSpares() // where Ingest does it
+	if ent != nil {
+		return nil
+	}
 	return s.syncDir(filepath.Dir(abs))
 }
 
 // BenchmarkFloor is the cost of the bare file system work Ingest cannot avoid
-// (floorStore: create, write, fsync, close, rename, fsync the folder, with
-// the same folder layout and buffers as Ingest), to compare BenchmarkIngest
+// (floorStore: create, write, journal record or fsync, close, rename, folder
+// fsync when not journaled, with the same folder layout and buffers as
+// Ingest), to compare BenchmarkIngest
 // with on the same machine. Runs of the two are taken at different moments:
 // on a shared machine fsync latency drifts between them, so prefer
 // BenchmarkFloorVsIngest for the ratio.
