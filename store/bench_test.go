@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -83,9 +82,10 @@ func BenchmarkIngestParallel(b *testing.B) {
 // temp file from s.newTemp (a spare when s keeps them) in .incoming, the
 // same bytes (meta group + data set) written through the same buffer with
 // the same writeback hints, made durable the same way (a journal record and
-// its shared fdatasync when the journal takes the file, else fsync), close,
-// rename into the same patient/study/series folder and, for a file not in
-// the journal, an fsync of that folder through the same coalescer. What it
+// its shared fdatasync when the journal takes the file, else fsync), then
+// placed by Ingest's own place: close, rename into the same
+// patient/study/series folder and, for a file not in the journal, an fsync
+// of that folder through the same coalescer. What it
 // leaves out is exactly the work the index adds: the CRC of the data set,
 // reading the header back, the stat calls and the SQLite transaction (and
 // its outbox event, if any).
@@ -120,23 +120,14 @@ func floorStore(s *Store, ds []byte, in Instance) error {
 	if err != nil {
 		return err
 	}
-	defer ent.done()
-	t.closed = true
-	if err := t.f.Close(); err != nil {
+	defer ent.withdraw() // unless done below, as in placeFirst
+	// Ingest's own placement: close, folders, rename, spare refill and,
+	// for a file not in the journal, the folder fsync.
+	if _, err := s.place(t, abs, comps, ent == nil); err != nil {
 		return err
 	}
-	if err := s.ensureDir(comps[:3]); err != nil {
-		return err
-	}
-	if err := s.rename(t.name, abs, comps[:3]); err != nil {
-		return err
-	}
-	t.name = ""
-	s.refillSpares() // where Ingest does it
-	if ent != nil {
-		return nil
-	}
-	return s.syncDir(filepath.Dir(abs))
+	ent.done()
+	return nil
 }
 
 // BenchmarkFloor is the cost of the bare file system work Ingest cannot avoid
