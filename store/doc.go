@@ -6,6 +6,7 @@
 //	<root>/<PatientID>/<StudyInstanceUID>/<SeriesInstanceUID>/<SOPInstanceUID>.dcm
 //	<root>/.incoming/<random>.part   files being received (removed at Open)
 //	<root>/.incoming/journal-?.dij   the journal (see Durability)
+//	<root>/.incoming/*.reserve       empty, keep the journal's inodes apart (journal_reserve.go)
 //
 // Every component is sanitised (see docs/storage-layout.md): only
 // [A-Za-z0-9._-] are kept, any other character becomes '_', leading and

@@ -224,11 +224,16 @@ func TestOpen(t *testing.T) {
 	t.Cleanup(func() { s.Close() })
 	entries, _ := os.ReadDir(filepath.Join(root, incomingDir))
 	var names []string
+	reserves := 0
 	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), reserveExt) {
+			reserves++
+			continue
+		}
 		names = append(names, e.Name())
 	}
-	if fmt.Sprint(names) != "[journal-0.dij journal-1.dij keep.txt]" {
-		t.Errorf(".incoming holds %v, want the journal files and keep.txt", names)
+	if fmt.Sprint(names) != "[journal-0.dij journal-1.dij keep.txt]" || reserves != 0 && reserves != reserveGroup-2 {
+		t.Errorf(".incoming holds %v and %d reserve files, want the journal files, keep.txt and 0 or %d", names, reserves, reserveGroup-2)
 	}
 	if !filepath.IsAbs(s.Root()) {
 		t.Errorf("Root %q is not absolute", s.Root())

@@ -36,6 +36,7 @@ func (s *Store) openJournal() (*journal, error) {
 		for _, n := range journalNames {
 			_ = os.Remove(filepath.Join(s.incoming, n))
 		}
+		removeReserves(s.incoming)
 		return nil, nil
 	}
 	maxRecord := s.opt.JournalMaxInstance
@@ -45,6 +46,14 @@ func (s *Store) openJournal() (*journal, error) {
 	j := &journal{log: s.log, capacity: capacity, maxRecord: min(maxRecord, capacity/4), syncAll: syncTree(s.root),
 		fault: s.fault, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	j.idle = sync.NewCond(&j.mu)
+	if journalMissing(s.incoming) {
+		if placed, err := createJournalFiles(s.incoming); err != nil {
+			s.log.Warn("store: journal off, each instance is fsynced on its own (slower)", "err", err)
+			return nil, nil
+		} else if !placed {
+			s.log.Debug("store: journal files share their inode-table block with other files (fdatasync may be slower)")
+		}
+	}
 	for i, n := range journalNames {
 		f, err := preallocate(filepath.Join(s.incoming, n), capacity)
 		if err != nil {
@@ -54,6 +63,7 @@ func (s *Store) openJournal() (*journal, error) {
 			for _, n := range journalNames {
 				_ = os.Remove(filepath.Join(s.incoming, n))
 			}
+			removeReserves(s.incoming)
 			s.log.Warn("store: journal off, each instance is fsynced on its own (slower)", "err", err)
 			return nil, nil
 		}

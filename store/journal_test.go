@@ -288,3 +288,108 @@ func testJournal(f *os.File) (*journal, *jfile) {
 	j.newFill(jf)
 	return j, jf
 }
+
+// countReserves returns how many journal reserve files root's .incoming holds.
+func countReserves(t *testing.T, root string) int {
+	t.Helper()
+	ents, err := os.ReadDir(filepath.Join(root, incomingDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range ents {
+		if filepath.Ext(e.Name()) == reserveExt {
+			n++
+		}
+	}
+	return n
+}
+
+func TestJournalFilesGetAnInodeGroupOfTheirOwn(t *testing.T) {
+	root := t.TempDir()
+	open := func(sync bool) {
+		t.Helper()
+		opt := DefaultOptions()
+		opt.Logger = slog.New(slog.DiscardHandler)
+		opt.Sync = sync
+		s, err := Open(root, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	open(true)
+	// Placement depends on the file system; when it worked, the journal
+	// files and the reserves are exactly one aligned group of inodes.
+	ents, err := os.ReadDir(filepath.Join(root, incomingDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inos []uint64
+	for _, e := range ents {
+		if filepath.Ext(e.Name()) == reserveExt || filepath.Ext(e.Name()) == ".dij" {
+			fi, err := e.Info()
+			if err != nil {
+				t.Fatal(err)
+			}
+			inos = append(inos, inodeOf(fi))
+		}
+	}
+	switch n := countReserves(t, root); n {
+	case 0:
+		t.Logf("journal files not placed in a group of their own here (inodes %v)", inos)
+	case reserveGroup - 2:
+		if completeGroup(inos) == nil {
+			t.Errorf("journal files and reserves have inodes %v, not one aligned group of %d", inos, reserveGroup)
+		}
+	default:
+		t.Fatalf("%d reserve files with a new journal, want 0 or %d", n, reserveGroup-2)
+	}
+	// Reopened: the journal and its reserves stay as they are.
+	before := countReserves(t, root)
+	open(true)
+	if n := countReserves(t, root); n != before {
+		t.Errorf("%d reserve files when reopened, want %d", n, before)
+	}
+	// Journal off: the journal files and their reserves go.
+	open(false)
+	if n := countReserves(t, root); n != 0 {
+		t.Errorf("%d reserve files with the journal off, want 0", n)
+	}
+	for _, n := range journalNames {
+		if _, err := os.Stat(filepath.Join(root, incomingDir, n)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s with the journal off: %v", n, err)
+		}
+	}
+}
+
+func TestCompleteGroup(t *testing.T) {
+	seq := func(from, n uint64) []uint64 {
+		var v []uint64
+		for i := range n {
+			v = append(v, from+i)
+		}
+		return v
+	}
+	// 63 consecutive inodes from 100: the group 97..128 is cut, 129..160 is whole.
+	keep := completeGroup(seq(100, 63))
+	if len(keep) != reserveGroup || !keep[29] || !keep[60] || keep[28] || keep[61] {
+		t.Errorf("63 from 100: kept %v, want indexes 29..60", keep)
+	}
+	// Out of order but complete.
+	v := seq(33, 32)
+	v[0], v[31] = v[31], v[0]
+	if keep := completeGroup(append([]uint64{7, 900}, v...)); len(keep) != reserveGroup || keep[0] || keep[1] {
+		t.Errorf("shuffled group: kept %v", keep)
+	}
+	// One missing: no group.
+	if keep := completeGroup(append(seq(33, 15), seq(49, 16)...)); keep != nil {
+		t.Errorf("incomplete group: kept %v", keep)
+	}
+	// Unknown inode numbers: no group.
+	if keep := completeGroup(make([]uint64, 40)); keep != nil {
+		t.Errorf("unknown inodes: kept %v", keep)
+	}
+}
