@@ -113,7 +113,7 @@ func floorStore(s *Store, ds []byte, in Instance) error {
 	if err != nil {
 		return err
 	}
-	ent, err := s.jr.append(t.f, int64(metaLen)+n, rel, abs, buf)
+	ent, err := s.jr.append(t.f, nil, int64(metaLen)+n, rel, abs, buf)
 	if errors.Is(err, errJournalSkip) {
 		err = t.f.Sync()
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -96,7 +97,17 @@ func (s *Store) Ingest(ctx context.Context, in Instance, data io.Reader) (Stored
 		return Stored{}, fmt.Errorf("store %s: write: %w: %w", id, ErrOutOfResources, werr)
 	}
 
-	hdr, res, err := readHeader(t.f, metaLen, n, ts, buf[:headerWindow])
+	// A file that ended within the copy buffer, below the header scan's
+	// window, is still there whole (copyIn wrote it in one piece): the
+	// header scan and the journal read it from memory, not the file.
+	var whole []byte
+	var src io.ReaderAt = t.f
+	window := buf[:headerWindow]
+	if size := metaLen + n; size <= int64(len(buf)-headerWindow) {
+		whole = buf[:size]
+		src, window = bytes.NewReader(whole), buf[len(buf)-headerWindow:]
+	}
+	hdr, res, err := readHeader(src, metaLen, n, ts, window)
 	if err != nil {
 		return Stored{}, fmt.Errorf("store %s: %w", id, err)
 	}
@@ -112,7 +123,7 @@ func (s *Store) Ingest(ctx context.Context, in Instance, data io.Reader) (Stored
 			return Stored{}, fmt.Errorf("store %s: rewrite meta group: %w: %w", id, ErrOutOfResources, err)
 		}
 		t.discard(s)
-		t, metaLen = nt, ml
+		t, metaLen, whole = nt, ml, nil
 	}
 
 	hash := contentHash(crc.Sum32(), n)
@@ -153,7 +164,7 @@ func (s *Store) Ingest(ctx context.Context, in Instance, data io.Reader) (Stored
 		// (one shared fdatasync, no folder fsync); any other is fsynced.
 		serr = errJournalSkip
 		if free {
-			ent, serr = s.jr.append(t.f, metaLen+n, rel, abs, buf)
+			ent, serr = s.jr.append(t.f, whole, metaLen+n, rel, abs, buf)
 		}
 		if errors.Is(serr, errJournalSkip) {
 			serr = s.do("sync", t.f.Sync)

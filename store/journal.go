@@ -116,10 +116,12 @@ func (j *journal) limit() int64 {
 }
 
 // append writes the size bytes of src (a complete file for the tree) with
-// its relative path rel as a record and returns once it is on disk. abs is
-// the path the file will get in the tree. buf is scratch space. The error
-// is errJournalSkip when the caller must make the file durable itself.
-func (j *journal) append(src io.ReaderAt, size int64, rel, abs string, buf []byte) (*jentry, error) {
+// its relative path rel as a record and returns once it is on disk. whole,
+// when not nil, is the same size bytes in memory, written instead of
+// reading src. abs is the path the file will get in the tree. buf is
+// scratch space. The error is errJournalSkip when the caller must make the
+// file durable itself.
+func (j *journal) append(src io.ReaderAt, whole []byte, size int64, rel, abs string, buf []byte) (*jentry, error) {
 	if j == nil || size > j.maxRecord || len(rel) == 0 || len(rel) > journalMaxPath {
 		return nil, errJournalSkip
 	}
@@ -132,7 +134,11 @@ func (j *journal) append(src io.ReaderAt, size int64, rel, abs string, buf []byt
 		j.kick()
 		return nil, errJournalSkip
 	}
-	if err := j.writeRecord(jf, off, src, size, rel, buf); err != nil {
+	if whole != nil && int64(len(whole)) != size {
+		j.mu.Unlock()
+		return nil, fmt.Errorf("journal: %d bytes in memory for a %d-byte file", len(whole), size)
+	}
+	if err := j.writeRecord(jf, off, src, whole, size, rel, buf); err != nil {
 		j.mu.Unlock()
 		return nil, err
 	}
@@ -156,10 +162,22 @@ func (j *journal) append(src io.ReaderAt, size int64, rel, abs string, buf []byt
 	return e, nil
 }
 
-// writeRecord writes path and data, then the header (under journal.mu).
-func (j *journal) writeRecord(jf *jfile, off int64, src io.ReaderAt, size int64, rel string, buf []byte) error {
+// writeRecord writes path and data, then the header (under journal.mu); a
+// file given whole in memory goes with its header and path in one write.
+// Either way the record's checksum covers its path and data, so a torn
+// record is never taken for a whole one.
+func (j *journal) writeRecord(jf *jfile, off int64, src io.ReaderAt, whole []byte, size int64, rel string, buf []byte) error {
 	if err := j.fault("journal"); err != nil {
 		return err
+	}
+	if whole != nil {
+		crc := crc32.Update(crc32.Checksum([]byte(rel), castagnoli), castagnoli, whole)
+		head := make([]byte, journalHeaderLen, journalHeaderLen+len(rel))
+		encodeJournalHeader(head, len(rel), size, jf.fill, jf.seq, crc)
+		if err := writeAt2(jf.f, off, append(head, rel...), whole); err != nil {
+			return fmt.Errorf("write journal: %w", err)
+		}
+		return nil
 	}
 	if _, err := jf.f.WriteAt([]byte(rel), off+journalHeaderLen); err != nil {
 		return fmt.Errorf("write journal: %w", err)

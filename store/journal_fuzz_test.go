@@ -53,9 +53,13 @@ func validJournal(f *testing.F) []byte {
 	j, file := testJournal(jf)
 	buf := make([]byte, 4096)
 	off := int64(0)
-	for _, p := range []string{"P1/1.2/1.3/1.4.dcm", "P1/1.2/1.3/1.5.dcm"} {
+	for i, p := range []string{"P1/1.2/1.3/1.4.dcm", "P1/1.2/1.3/1.5.dcm"} {
 		data := bytes.Repeat([]byte(p), 20)
-		if err := j.writeRecord(file, off, bytes.NewReader(data), int64(len(data)), p, buf); err != nil {
+		var whole []byte // one record read from the file, one from memory
+		if i == 1 {
+			whole = data
+		}
+		if err := j.writeRecord(file, off, bytes.NewReader(data), whole, int64(len(data)), p, buf); err != nil {
 			f.Fatal(err)
 		}
 		off += journalRecordLen(len(p), int64(len(data)))

@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"syscall"
 
@@ -34,4 +35,35 @@ func syncTree(root string) func(live []string) error {
 		}
 		return nil
 	}
+}
+
+// writeAt2 writes a and then b to f at off in one pwritev where it can.
+func writeAt2(f *os.File, off int64, a, b []byte) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	for len(a)+len(b) > 0 {
+		var n int
+		var werr error
+		if cerr := rc.Write(func(fd uintptr) bool {
+			n, werr = unix.Pwritev(int(fd), [][]byte{a, b}, off)
+			return werr != unix.EAGAIN
+		}); cerr != nil {
+			return cerr
+		}
+		if werr == unix.EINTR {
+			continue
+		}
+		if werr != nil {
+			return &os.PathError{Op: "pwritev", Path: f.Name(), Err: werr}
+		}
+		if n == 0 {
+			return io.ErrShortWrite
+		}
+		off += int64(n)
+		k := min(n, len(a))
+		a, b = a[k:], b[n-k:]
+	}
+	return nil
 }

@@ -224,7 +224,7 @@ func TestScanJournalEndsAtTornRecord(t *testing.T) {
 	off := int64(0)
 	for i := range 3 {
 		data := bytes.Repeat([]byte{byte(i + 1)}, 1000+i)
-		if err := j.writeRecord(old, off, bytes.NewReader(data), int64(len(data)), "p/s/x/"+string(rune('a'+i))+".dcm", buf); err != nil {
+		if err := j.writeRecord(old, off, bytes.NewReader(data), nil, int64(len(data)), "p/s/x/"+string(rune('a'+i))+".dcm", buf); err != nil {
 			t.Fatal(err)
 		}
 		offs = append(offs, off)
@@ -245,7 +245,7 @@ func TestScanJournalEndsAtTornRecord(t *testing.T) {
 	// belong to another fill and are not part of it.
 	j.newFill(old)
 	data := bytes.Repeat([]byte{9}, 1000)
-	if err := j.writeRecord(old, 0, bytes.NewReader(data), 1000, "p/s/x/a.dcm", buf); err != nil {
+	if err := j.writeRecord(old, 0, bytes.NewReader(data), nil, 1000, "p/s/x/a.dcm", buf); err != nil {
 		t.Fatal(err)
 	}
 	if recs := scan(); len(recs) != 1 || recs[0].fill != old.fill {
@@ -391,5 +391,41 @@ func TestCompleteGroup(t *testing.T) {
 	// Unknown inode numbers: no group.
 	if keep := completeGroup(make([]uint64, 40)); keep != nil {
 		t.Errorf("unknown inodes: kept %v", keep)
+	}
+}
+
+// A record written from memory (one pwritev) is byte for byte the record
+// written by reading the file (path, data, then header).
+func TestJournalRecordFromMemoryEqualsFromFile(t *testing.T) {
+	dir := t.TempDir()
+	data := bytes.Repeat([]byte("0123456789abcdef"), 20000) // 320000 bytes: more than one scratch buffer
+	rel := "P1/1.2/1.3/1.4.dcm"
+	var recs [2][]byte
+	for i := range recs {
+		name := filepath.Join(dir, fmt.Sprint(i))
+		f, err := os.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		j, jf := testJournal(f)
+		jf.fill, jf.seq = 42, 7 // the same run in both files
+		var whole []byte
+		if i == 1 {
+			whole = data
+		}
+		if err := j.writeRecord(jf, 8, bytes.NewReader(data), whole, int64(len(data)), rel, make([]byte, 64<<10)); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		if recs[i], err = os.ReadFile(name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !bytes.Equal(recs[0], recs[1]) {
+		t.Fatalf("records differ: %d bytes from the file, %d from memory", len(recs[0]), len(recs[1]))
+	}
+	got, err := scanJournal(bytes.NewReader(recs[1][8:]), int64(len(recs[1])-8), make([]byte, 64<<10))
+	if err != nil || len(got) != 1 || got[0].path != rel || got[0].dataLen != int64(len(data)) {
+		t.Fatalf("scan of the record from memory: %+v, %v", got, err)
 	}
 }
