@@ -85,8 +85,8 @@ func BenchmarkIngestParallel(b *testing.B) {
 // its shared fdatasync when the journal takes the file, else fsync), then
 // placed by Ingest's own place: close, rename into the same
 // patient/study/series folder and, for a file not in the journal, an fsync
-// of that folder through the same coalescer. What it
-// leaves out is exactly the work the index adds: the CRC of the data set,
+// of that folder through the same coalescer (no fsync at all when s does
+// not sync). What it leaves out is exactly the work the index adds: the CRC of the data set,
 // reading the header back, the stat calls and the SQLite transaction (and
 // its outbox event, if any).
 func floorStore(s *Store, ds []byte, in Instance) error {
@@ -113,9 +113,17 @@ func floorStore(s *Store, ds []byte, in Instance) error {
 	if err != nil {
 		return err
 	}
-	ent, err := s.jr.append(t.f, nil, int64(metaLen)+n, rel, abs, buf)
+	// As Ingest: a file that ended within the buffer is journaled from it.
+	var whole []byte
+	if size := int64(metaLen) + n; size <= int64(len(buf)-headerWindow) {
+		whole = buf[:size]
+	}
+	ent, err := s.jr.append(t.f, whole, int64(metaLen)+n, rel, abs, buf)
 	if errors.Is(err, errJournalSkip) {
-		err = t.f.Sync()
+		err = nil
+		if s.opt.Sync {
+			err = t.f.Sync()
+		}
 	}
 	if err != nil {
 		return err
