@@ -43,7 +43,7 @@ func ingestCorpus(t *testing.T, s *Store) []expected {
 		}
 		ds, ts := splitPart10(t, raw)
 		in := Instance{SOPClassUID: e.SOPClassUID, SOPInstanceUID: e.SOPInstanceUID, TransferSyntaxUID: ts,
-			CallingAE: "STORESCU", CalledAE: "INBOX"}
+			CallingAE: "STORESCU", CalledAE: "INBOX", RemoteAddr: "192.0.2.7:40123"}
 		if _, err := s.Ingest(context.Background(), in, bytes.NewReader(ds)); err != nil {
 			t.Fatalf("%s: %v", e.File, err)
 		}

@@ -24,7 +24,9 @@
 // The meta group names the data set's own SOP Class/Instance UIDs (the
 // command's when the data set has none), the accepted transfer syntax, and
 // the calling AE title as Source and Sending AE title, the called AE title as
-// Receiving AE title.
+// Receiving AE title, and the peer's IP address and port as Sending
+// Presentation Address (dicom://ip:port), from which a reindex restores the
+// index's source IP.
 //
 // # Durability
 //

@@ -78,7 +78,7 @@ func (s *Store) Ingest(ctx context.Context, in Instance, data io.Reader) (Stored
 		SOPClassUID: in.SOPClassUID, SOPInstanceUID: in.SOPInstanceUID, TransferSyntaxUID: ts,
 		ImplementationClassUID:    s.opt.ImplementationClassUID,
 		ImplementationVersionName: s.opt.ImplementationVersionName,
-		CallingAE:                 in.CallingAE, CalledAE: in.CalledAE,
+		CallingAE:                 in.CallingAE, CalledAE: in.CalledAE, RemoteAddr: in.RemoteAddr,
 	}
 	metaLen := int64(len(appendFileMeta(buf[:0], meta)))
 

@@ -2,6 +2,8 @@ package store
 
 import (
 	"encoding/binary"
+	"net"
+	"strconv"
 	"strings"
 )
 
@@ -26,6 +28,7 @@ const (
 	tagSourceAETitle    = 0x00020016
 	tagSendingAETitle   = 0x00020017
 	tagReceivingAETitle = 0x00020018
+	tagSendingAddress   = 0x00020027 // Sending Presentation Address
 	preambleLen         = 128
 	maxUILen, maxAELen  = 64, 16
 	maxSHLen            = 16
@@ -36,6 +39,7 @@ type metaInfo struct {
 	SOPClassUID, SOPInstanceUID, TransferSyntaxUID    string
 	ImplementationClassUID, ImplementationVersionName string
 	CallingAE, CalledAE                               string
+	RemoteAddr                                        string // the peer's "ip:port"
 }
 
 // appendFileMeta appends the 128-byte zero preamble, "DICM" and the File Meta
@@ -61,6 +65,9 @@ func appendFileMeta(b []byte, m metaInfo) []byte {
 	}
 	if v := textValue(m.CalledAE, maxAELen); len(v) > 0 {
 		b = appendElement(b, tagReceivingAETitle, "AE", v)
+	}
+	if v := presentationAddress(m.RemoteAddr); len(v) > 0 {
+		b = appendElement(b, tagSendingAddress, "UR", v)
 	}
 	binary.LittleEndian.PutUint32(b[lenAt:], uint32(len(b)-start))
 	return b
@@ -124,4 +131,41 @@ func textValue(s string, max int) []byte {
 		v = append(v, ' ')
 	}
 	return v
+}
+
+// presentationAddress returns the Sending Presentation Address value
+// (PS3.10 7.1.1.1) of a peer at addr ("ip:port"): a "dicom" URI such as
+// dicom://192.0.2.7:40123 or dicom://[2001:db8::7]:104, padded with a space
+// to even length; nil when addr is not an IP address and port.
+func presentationAddress(addr string) []byte {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || net.ParseIP(host) == nil {
+		return nil
+	}
+	if p, err := strconv.ParseUint(port, 10, 16); err != nil || p == 0 {
+		return nil
+	}
+	v := []byte(addressScheme + net.JoinHostPort(host, port))
+	if len(v)%2 == 1 {
+		v = append(v, ' ')
+	}
+	return v
+}
+
+// addressScheme begins a presentation address of the DICOM Upper Layer
+// protocol over TCP.
+const addressScheme = "dicom://"
+
+// remoteAddrOf is presentationAddress backwards: the "ip:port" of a
+// Sending Presentation Address value, or "" when it is not one this
+// package writes.
+func remoteAddrOf(uri string) string {
+	rest, ok := strings.CutPrefix(uri, addressScheme)
+	if !ok {
+		return ""
+	}
+	if presentationAddress(rest) == nil {
+		return ""
+	}
+	return rest
 }

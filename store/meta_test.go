@@ -84,3 +84,35 @@ func TestMetaValues(t *testing.T) {
 		t.Errorf("uiValue of 100 digits has %d bytes", len(got))
 	}
 }
+
+func TestSendingPresentationAddress(t *testing.T) {
+	for _, tt := range []struct{ addr, value string }{
+		{"192.0.2.7:40123", "dicom://192.0.2.7:40123 "},
+		{"[2001:db8::7]:104", "dicom://[2001:db8::7]:104 "}, {"[2001:db8::7]:1040", "dicom://[2001:db8::7]:1040"},
+		{"127.0.0.1:1", "dicom://127.0.0.1:1 "},
+		{"", ""}, {"192.0.2.7", ""}, {"host.example:104", ""}, {"192.0.2.7:0", ""}, {"192.0.2.7:70000", ""},
+		{"192.0.2.7:x", ""},
+	} {
+		if got := string(presentationAddress(tt.addr)); got != tt.value {
+			t.Errorf("presentationAddress(%q) = %q, want %q", tt.addr, got, tt.value)
+		}
+		b := appendFileMeta(nil, metaInfo{SOPClassUID: "1.2", SOPInstanceUID: "1.3", TransferSyntaxUID: explicitVRLittleEndian,
+			ImplementationClassUID: "1.4", RemoteAddr: tt.addr})
+		m, err := readFileMeta(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := map[bool]string{true: tt.addr, false: ""}[tt.value != ""]; m.remoteAddr != want {
+			t.Errorf("%q: read back remote address %q, want %q", tt.addr, m.remoteAddr, want)
+		}
+		if tt.value != "" && !bytes.Contains(b, append([]byte("\x02\x00\x27\x00UR\x00\x00"), byte(len(tt.value)), 0, 0, 0)) {
+			t.Errorf("%q: no (0002,0027) UR element of %d bytes in % x", tt.addr, len(tt.value), b)
+		}
+	}
+	// A value this package did not write gives no address.
+	for _, v := range []string{"http://192.0.2.7:80", "dicom://name:104", "dicom://192.0.2.7"} {
+		if got := remoteAddrOf(v); got != "" {
+			t.Errorf("remoteAddrOf(%q) = %q, want empty", v, got)
+		}
+	}
+}

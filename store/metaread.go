@@ -12,7 +12,8 @@ import (
 type fileMeta struct {
 	sopClassUID, sopInstanceUID, transferSyntaxUID string
 	sourceAE, receivingAE                          string
-	dataOffset                                     int64 // where the data set starts
+	remoteAddr                                     string // from the Sending Presentation Address
+	dataOffset                                     int64  // where the data set starts
 }
 
 // maxMetaGroupLen bounds the meta group read from a file.
@@ -73,6 +74,8 @@ func readFileMeta(r io.ReaderAt) (fileMeta, error) {
 			m.sourceAE = v
 		case tagReceivingAETitle:
 			m.receivingAE = v
+		case tagSendingAddress:
+			m.remoteAddr = remoteAddrOf(v)
 		}
 		body = body[hdr+int(vl):]
 	}

@@ -109,7 +109,7 @@ func (s *Store) indexFile(ctx context.Context, abs, rel string, buf []byte) erro
 		return err
 	}
 	in := Instance{SOPClassUID: m.sopClassUID, SOPInstanceUID: m.sopInstanceUID, TransferSyntaxUID: m.transferSyntaxUID,
-		CallingAE: m.sourceAE, CalledAE: m.receivingAE}
+		CallingAE: m.sourceAE, CalledAE: m.receivingAE, RemoteAddr: m.remoteAddr}
 	reconcile(&hdr, in, scanResult{})
 	if hdr.SOPInstanceUID == "" {
 		return errors.New("no SOP Instance UID")
