@@ -129,6 +129,9 @@ func floorStore(s *Store, ds []byte, in Instance) error {
 		return err
 	}
 	defer ent.withdraw() // unless done below, as in placeFirst
+	if ent != nil {
+		startWriteback(t.f, 0, int64(metaLen)+n) // as placeFirst
+	}
 	// Ingest's own placement: close, folders, rename, spare refill and,
 	// for a file not in the journal, the folder fsync.
 	if _, err := s.place(t, abs, comps, ent == nil); err != nil {

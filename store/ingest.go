@@ -229,6 +229,13 @@ func (s *Store) Ingest(ctx context.Context, in Instance, data io.Reader) (Stored
 func (s *Store) placeFirst(id string, put *index.PendingPut, ent *jentry, t *tempFile, abs, rel string, comps [4]string,
 	hdr Header, in Instance, warning string, metaLen, n int64, start time.Time) (Stored, error) {
 	defer ent.withdraw() // unless done below
+	if ent != nil {
+		// Durable through the journal; the tree's copy starts for the disk
+		// now, so that the checkpoint's syncfs finds little left to write
+		// instead of every file since the last one (on 512 KiB instances
+		// a 16 MiB burst that the next fdatasyncs queued behind).
+		startWriteback(t.f, 0, metaLen+n)
+	}
 	renamed, err := s.place(t, abs, comps, ent == nil)
 	out, perr := put.Wait()
 	if perr != nil {
