@@ -129,7 +129,7 @@ func floorStore(s *Store, ds []byte, in Instance) error {
 		return err
 	}
 	defer ent.withdraw() // unless done below, as in placeFirst
-	if ent != nil {
+	if ent != nil && int64(metaLen)+n >= earlyWritebackMin {
 		startWriteback(t.f, 0, int64(metaLen)+n) // as placeFirst
 	}
 	// Ingest's own placement: close, folders, rename, spare refill and,

@@ -36,9 +36,9 @@
 //   - A small file (Options.JournalMaxInstance, 1 MiB) for a free path goes
 //     through the journal: its whole content and path are appended to one of
 //     two preallocated files, .incoming/journal-0.dij and journal-1.dij, and
-//     one fdatasync (shared by concurrent Ingests) makes it durable; then its
-//     writeback is started (not waited for) and it is renamed into the tree
-//     without fsyncing the file or its folder. A
+//     one fdatasync (shared by concurrent Ingests) makes it durable; then,
+//     from 256 KiB up, its writeback is started (not waited for), and it is
+//     renamed into the tree without fsyncing the file or its folder. A
 //     checkpoint (a second after a journal file's first record, when it is
 //     half full, before any file of the tree is removed or replaced, and at
 //     Close) makes the tree durable with one syncfs and empties that journal
