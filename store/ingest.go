@@ -134,9 +134,9 @@ func (s *Store) Ingest(ctx context.Context, in Instance, data io.Reader) (Stored
 	}
 
 	hash := contentHash(crc.Sum32(), n)
-	fi, err := t.f.Stat()
+	received, err := s.stampReceived(t.f, t.name)
 	if err != nil {
-		return Stored{}, fmt.Errorf("store %s: stat: %w: %w", id, ErrOutOfResources, err)
+		return Stored{}, fmt.Errorf("store %s: set time: %w: %w", id, ErrOutOfResources, err)
 	}
 	comps := layout(hdr)
 	abs, rel, err := resolve(s.root, comps[:])
@@ -161,7 +161,7 @@ func (s *Store) Ingest(ctx context.Context, in Instance, data io.Reader) (Stored
 	// is already stored at the target path, the row's outcome (identical
 	// copy, keep policy) decides whether it may be replaced, so the rename
 	// waits for the commit.
-	put := s.idx.PutAsync(ctx, record(hdr, in, rel, metaLen+n, hash, fi.ModTime().UnixNano()))
+	put := s.idx.PutAsync(ctx, record(hdr, in, rel, metaLen+n, hash, received.UnixNano()))
 	_, statErr := os.Lstat(abs)
 	free := errors.Is(statErr, fs.ErrNotExist)
 	var serr error

@@ -46,16 +46,16 @@ func (s *Store) openJournal() (*journal, error) {
 	j := &journal{log: s.log, capacity: capacity, maxRecord: min(maxRecord, capacity/4), syncAll: syncTree(s.root),
 		fault: s.fault, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	j.idle = sync.NewCond(&j.mu)
-	if journalMissing(s.incoming) {
-		if placed, err := createJournalFiles(s.incoming); err != nil {
-			s.log.Warn("store: journal off, each instance is fsynced on its own (slower)", "err", err)
-			return nil, nil
-		} else if !placed {
-			s.log.Debug("store: journal files share their inode-table block with other files (fdatasync may be slower)")
+	var inos []uint64 // of the journal files, read before their first write
+	fresh := journalMissing(s.incoming)
+	if fresh {
+		removeReserves(s.incoming) // left by a creation that was cut short
+		if err := reserveBefore(s.incoming); err != nil {
+			s.log.Warn("store: journal reserve files not created (the journal works, maybe more slowly)", "err", err)
 		}
 	}
 	for i, n := range journalNames {
-		f, err := preallocate(filepath.Join(s.incoming, n), capacity)
+		f, ino, err := preallocate(filepath.Join(s.incoming, n), capacity)
 		if err != nil {
 			for _, jf := range j.files[:i] {
 				jf.f.Close()
@@ -68,7 +68,17 @@ func (s *Store) openJournal() (*journal, error) {
 			return nil, nil
 		}
 		j.files[i] = &jfile{f: f, name: n}
+		inos = append(inos, ino)
 		j.newFill(j.files[i])
+	}
+	if fresh {
+		owned, err := false, reserveAfter(s.incoming)
+		if err == nil {
+			owned, err = keepOwnGroup(s.incoming, inos)
+		}
+		if err != nil || !owned {
+			s.log.Debug("store: journal files share their inode-table block with other files (fdatasync may be slower)", "err", err)
+		}
 	}
 	j.active = j.files[0]
 	go j.run()
@@ -78,10 +88,10 @@ func (s *Store) openJournal() (*journal, error) {
 // preallocate opens the journal file at name, writing zeros up to size
 // bytes where it is shorter: an fdatasync then never has to change the
 // file's size or allocation, only flush its data.
-func preallocate(name string, size int64) (*os.File, error) {
+func preallocate(name string, size int64) (*os.File, uint64, error) {
 	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("journal: %w", err)
+		return nil, 0, fmt.Errorf("journal: %w", err)
 	}
 	fi, err := f.Stat()
 	if err == nil && fi.Size() < size {
@@ -95,9 +105,9 @@ func preallocate(name string, size int64) (*os.File, error) {
 	}
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("journal %s: %w", name, err)
+		return nil, 0, fmt.Errorf("journal %s: %w", name, err)
 	}
-	return f, nil
+	return f, inodeOf(fi), nil
 }
 
 // recoverJournal writes the file of every live record of both journal files

@@ -13,97 +13,99 @@ import (
 // empty reserve files, never with inodes that change with every instance.
 //
 // On ext4 without a file system journal (the test VM's), fdatasync of a
-// journal file also writes the inode-table block that holds its inode
-// whenever anything in that block is dirty; a block holds 16 inodes (256
-// bytes each, the mke2fs default) or 32 (128 bytes). Files created one
-// after another mostly get consecutive inodes, so journal files created
-// right after .incoming and before the index's WAL and the first spare temp
-// files shared a block with them: .incoming's inode changes with every
-// create and rename, the WAL's with every commit. Each journal fdatasync
-// then waited for one more write (seen with the block layer's trace points:
-// data, inode block, cache flush in turn, about 100 µs each).
+// journal file also writes the inode-table block that holds its inode when
+// that block is dirty; a 4 KiB block holds 16 inodes of 256 bytes (the
+// test VM's) or 32 of 128 bytes. Files created one after another mostly get
+// consecutive inodes, so journal files created right after .incoming and
+// before the index's WAL and the first spare temp files shared a block with
+// them: .incoming's inode changes with every create and rename, the WAL's
+// with every commit. Each journal fdatasync then waited for one more write
+// (seen with the block layer's trace points: data, inode block, cache flush
+// in turn, about 100 µs each). The journal inode itself must not change
+// either: see mtime.go for the other half of the fix (with only this half
+// the block trace still showed the extra write on every fdatasync).
 //
-// So the journal files are made from a batch of empty files: of the batch,
-// the files whose inodes fill one aligned group of reserveGroup inodes stay
-// (two become the journal files, the rest stay as reserves, so that no
-// other file gets an inode there), the others are removed. Where no group
-// is complete (inodes handed out out of order, or not numbered this way)
-// the first two files of the batch become the journal files: nothing is
-// lost but the speed-up. Other file systems do not care either way.
+// So when the journal files are created, reserveGroup-1 empty reserve files
+// are created just before them and as many just after; the reserves in the
+// journal files' aligned group of reserveGroup inodes stay (so that no
+// other file gets an inode there), the others are removed. Where the group
+// does not come out whole (inodes handed out with gaps, as right after many
+// files were deleted) every reserve is removed: nothing is lost but the
+// speed-up. Other file systems do not care either way.
 const reserveGroup = 32
 
 // reserveExt ends the names of the reserve files in .incoming.
 const reserveExt = ".reserve"
 
-// createJournalFiles creates both (empty) journal files in dir, placed as
-// described above, and reports whether they got a group of their own.
-func createJournalFiles(dir string) (placed bool, err error) {
-	const batch = 2*reserveGroup - 1 // holds a whole aligned group when consecutive
-	removeReserves(dir)              // left by a creation that was cut short
-	names := make([]string, batch)
-	inos := make([]uint64, batch)
-	for i := range names {
-		names[i] = filepath.Join(dir, fmt.Sprintf("journal-%02d%s", i, reserveExt))
-		f, err := os.OpenFile(names[i], os.O_RDONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			removeReserves(dir)
-			return false, fmt.Errorf("journal: create: %w", err)
-		}
-		fi, err := f.Stat()
-		f.Close()
-		if err != nil {
-			removeReserves(dir)
-			return false, fmt.Errorf("journal: create: %w", err)
-		}
-		inos[i] = inodeOf(fi)
-	}
-	keep := completeGroup(inos)
-	placed = keep != nil
-	if !placed {
-		keep = map[int]bool{}
-		for i := range batch {
-			keep[i] = i < len(journalNames)
-		}
-	}
-	j := 0
-	for i, name := range names {
-		switch {
-		case !keep[i]:
-			err = os.Remove(name)
-		case j < len(journalNames):
-			err = os.Rename(name, filepath.Join(dir, journalNames[j]))
-			j++
-		}
-		if err != nil {
-			removeReserves(dir)
-			return false, fmt.Errorf("journal: create: %w", err)
-		}
-	}
-	return placed, nil
-}
+// reserveBefore creates the reserve files that go before the journal
+// files (reserveGroup-1 of them, so that whatever precedes is pushed out of
+// the journal files' group), reserveAfter those that follow them, once the
+// journal files exist. Both are best effort: a failure costs only speed.
+func reserveBefore(dir string) error { return createReserves(dir, "a") }
+func reserveAfter(dir string) error  { return createReserves(dir, "b") }
 
-// completeGroup returns the indexes of inos whose values fill one aligned
-// group of reserveGroup inode numbers (inodes are numbered from 1), or nil
-// when no group is complete or the numbers are unknown (0).
-func completeGroup(inos []uint64) map[int]bool {
-	members := map[uint64][]int{}
-	for i, ino := range inos {
-		if ino == 0 {
-			return nil
+func createReserves(dir, side string) error {
+	for i := range reserveGroup - 1 {
+		f, err := os.OpenFile(filepath.Join(dir, fmt.Sprintf("journal-%s%02d%s", side, i, reserveExt)),
+			os.O_RDONLY|os.O_CREATE, 0o600)
+		if err != nil {
+			return fmt.Errorf("journal: reserve file: %w", err)
 		}
-		g := (ino - 1) / reserveGroup
-		members[g] = append(members[g], i)
-	}
-	for _, idx := range members {
-		if len(idx) == reserveGroup {
-			keep := make(map[int]bool, len(idx))
-			for _, i := range idx {
-				keep[i] = true
-			}
-			return keep
-		}
+		f.Close()
 	}
 	return nil
+}
+
+// keepOwnGroup removes the reserve files outside the group of the journal
+// files (inodes journal, read when they were created) and reports whether
+// the journal files and the reserves own that group.
+func keepOwnGroup(dir string, journal []uint64) (bool, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return false, err
+	}
+	var names []string
+	var reserves []uint64
+	for _, e := range ents {
+		if strings.HasSuffix(e.Name(), reserveExt) {
+			fi, err := os.Lstat(filepath.Join(dir, e.Name()))
+			if err != nil {
+				return false, err
+			}
+			names, reserves = append(names, e.Name()), append(reserves, inodeOf(fi))
+		}
+	}
+	owned := groupOwned(journal, reserves)
+	for k, n := range names {
+		if !owned || (reserves[k]-1)/reserveGroup != (journal[0]-1)/reserveGroup {
+			if err := os.Remove(filepath.Join(dir, n)); err != nil {
+				return owned, err
+			}
+		}
+	}
+	return owned, nil
+}
+
+// groupOwned reports whether the journal inodes share one aligned group of
+// reserveGroup inode numbers and the reserve inodes fill the rest of it.
+func groupOwned(journal, reserves []uint64) bool {
+	if len(journal) == 0 || journal[0] == 0 {
+		return false
+	}
+	g := (journal[0] - 1) / reserveGroup
+	n := 0
+	for _, ino := range journal {
+		if ino == 0 || (ino-1)/reserveGroup != g {
+			return false
+		}
+		n++
+	}
+	for _, ino := range reserves {
+		if ino != 0 && (ino-1)/reserveGroup == g {
+			n++
+		}
+	}
+	return n == reserveGroup
 }
 
 // removeReserves removes the reserve files from dir (with the journal).

@@ -341,7 +341,11 @@ func TestJournalFilesGetAnInodeGroupOfTheirOwn(t *testing.T) {
 	case 0:
 		t.Logf("journal files not placed in a group of their own here (inodes %v)", inos)
 	case reserveGroup - 2:
-		if completeGroup(inos) == nil {
+		groups := map[uint64]int{}
+		for _, ino := range inos {
+			groups[(ino-1)/reserveGroup]++
+		}
+		if len(groups) != 1 {
 			t.Errorf("journal files and reserves have inodes %v, not one aligned group of %d", inos, reserveGroup)
 		}
 	default:
@@ -365,7 +369,8 @@ func TestJournalFilesGetAnInodeGroupOfTheirOwn(t *testing.T) {
 	}
 }
 
-func TestCompleteGroup(t *testing.T) {
+func TestGroupOwned(t *testing.T) {
+	const g = reserveGroup
 	seq := func(from, n uint64) []uint64 {
 		var v []uint64
 		for i := range n {
@@ -373,24 +378,23 @@ func TestCompleteGroup(t *testing.T) {
 		}
 		return v
 	}
-	// 63 consecutive inodes from 100: the group 97..128 is cut, 129..160 is whole.
-	keep := completeGroup(seq(100, 63))
-	if len(keep) != reserveGroup || !keep[29] || !keep[60] || keep[28] || keep[61] {
-		t.Errorf("63 from 100: kept %v, want indexes 29..60", keep)
+	// Journal inodes 2g+5 and 2g+6, reserves from g+7 to 3g+5: the
+	// group 2g+1 .. 3g is all theirs.
+	res := append(seq(g+7, g-2), seq(2*g+7, g-1)...)
+	if !groupOwned([]uint64{2*g + 5, 2*g + 6}, res) {
+		t.Errorf("group filled by journal and reserves %v not recognised", res)
 	}
-	// Out of order but complete.
-	v := seq(33, 32)
-	v[0], v[31] = v[31], v[0]
-	if keep := completeGroup(append([]uint64{7, 900}, v...)); len(keep) != reserveGroup || keep[0] || keep[1] {
-		t.Errorf("shuffled group: kept %v", keep)
+	// One inode of the group missing (another file has it).
+	if groupOwned([]uint64{2*g + 5, 2*g + 6}, append(seq(g+7, g-2), seq(2*g+8, g-2)...)) {
+		t.Error("a group with a foreign inode counted as owned")
 	}
-	// One missing: no group.
-	if keep := completeGroup(append(seq(33, 15), seq(49, 16)...)); keep != nil {
-		t.Errorf("incomplete group: kept %v", keep)
+	// The two journal files in different groups.
+	if groupOwned([]uint64{2 * g, 2*g + 1}, seq(g+1, 2*g)) {
+		t.Error("journal files split over two groups counted as owned")
 	}
-	// Unknown inode numbers: no group.
-	if keep := completeGroup(make([]uint64, 40)); keep != nil {
-		t.Errorf("unknown inodes: kept %v", keep)
+	// Unknown inode numbers.
+	if groupOwned([]uint64{0, 0}, make([]uint64, 2*g)) {
+		t.Error("unknown inodes counted as owned")
 	}
 }
 

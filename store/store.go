@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/dicominbox/dicominbox/store/index"
 )
@@ -90,6 +91,7 @@ type Store struct {
 	// keepDuplicates is the duplicate policy (Options.DuplicatePolicy,
 	// SetDuplicatePolicy): true for DuplicateKeep.
 	keepDuplicates atomic.Bool
+	mtimeGrain     time.Duration // of the file system's modification times; 0: unknown (mtime.go)
 
 	// faultHook, when set (tests only), is called before each file system
 	// operation named op ("create", "write", "sync", "close", "mkdir",
@@ -156,6 +158,7 @@ func Open(root string, opt Options) (*Store, error) {
 		return nil, fmt.Errorf("store: open %s: root is not writable: %w", abs, err)
 	}
 	f.Close()
+	s.mtimeGrain = probeMtimeGrain(name)
 	if err := os.Remove(name); err != nil {
 		return nil, fmt.Errorf("store: open %s: root is not writable: %w", abs, err)
 	}
