@@ -16,7 +16,7 @@ import (
 // utimensat, one in ~5, at the coarse clock's ticks).
 
 // mtimeGrains are the timestamp granularities tried, finest first.
-var mtimeGrains = []time.Duration{time.Nanosecond, time.Microsecond, time.Millisecond,
+var mtimeGrains = []time.Duration{time.Nanosecond, 100 * time.Nanosecond /* NTFS */, time.Microsecond, time.Millisecond,
 	10 * time.Millisecond, 100 * time.Millisecond, time.Second, 2 * time.Second}
 
 // probeMtimeGrain returns the granularity with which the file system
