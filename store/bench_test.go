@@ -113,12 +113,9 @@ func floorStore(s *Store, ds []byte, in Instance) error {
 	if err != nil {
 		return err
 	}
-	// As Ingest: a file that ended within the buffer is journaled from it.
-	var whole []byte
-	if size := int64(metaLen) + n; size <= int64(len(buf)-headerWindow) {
-		whole = buf[:size]
-	}
-	ent, err := s.jr.append(t.f, whole, int64(metaLen)+n, rel, abs, buf)
+	// As Ingest: a file still whole in the buffer is journaled from it.
+	size := int64(metaLen) + n
+	ent, err := s.jr.append(t.f, wholeInBuffer(buf, size), size, rel, abs, buf)
 	if errors.Is(err, errJournalSkip) {
 		err = nil
 		if s.opt.Sync {
@@ -128,10 +125,8 @@ func floorStore(s *Store, ds []byte, in Instance) error {
 	if err != nil {
 		return err
 	}
-	defer ent.withdraw() // unless done below, as in placeFirst
-	if ent != nil && int64(metaLen)+n >= earlyWritebackMin {
-		startWriteback(t.f, 0, int64(metaLen)+n) // as placeFirst
-	}
+	defer ent.withdraw()                  // unless done below, as in placeFirst
+	startJournaledWriteback(t, ent, size) // as placeFirst
 	// Ingest's own placement: close, folders, rename, spare refill and,
 	// for a file not in the journal, the folder fsync.
 	if _, err := s.place(t, abs, comps, ent == nil); err != nil {

@@ -104,14 +104,12 @@ func (s *Store) Ingest(ctx context.Context, in Instance, data io.Reader) (Stored
 		return Stored{}, fmt.Errorf("store %s: write: %w: %w", id, ErrOutOfResources, werr)
 	}
 
-	// A file that ended within the copy buffer, below the header scan's
-	// window, is still there whole (copyIn wrote it in one piece): the
-	// header scan and the journal read it from memory, not the file.
-	var whole []byte
+	// A small file is still whole in the buffer: the header scan and the
+	// journal read it from memory, not the file.
+	whole := wholeInBuffer(buf, metaLen+n)
 	var src io.ReaderAt = t.f
 	window := buf[:headerWindow]
-	if size := metaLen + n; size <= int64(len(buf)-headerWindow) {
-		whole = buf[:size]
+	if whole != nil {
 		src, window = bytes.NewReader(whole), buf[len(buf)-headerWindow:]
 	}
 	hdr, res, err := readHeader(src, metaLen, n, ts, window)
@@ -236,13 +234,7 @@ func (s *Store) Ingest(ctx context.Context, in Instance, data io.Reader) (Stored
 func (s *Store) placeFirst(id string, put *index.PendingPut, ent *jentry, t *tempFile, abs, rel string, comps [4]string,
 	hdr Header, in Instance, warning string, metaLen, n int64, start time.Time) (Stored, error) {
 	defer ent.withdraw() // unless done below
-	if ent != nil && metaLen+n >= earlyWritebackMin {
-		// Durable through the journal; the tree's copy starts for the disk
-		// now, so that the checkpoint's syncfs finds little left to write
-		// instead of every file since the last one (on 512 KiB instances
-		// a 16 MiB burst that the next fdatasyncs queued behind).
-		startWriteback(t.f, 0, metaLen+n)
-	}
+	startJournaledWriteback(t, ent, metaLen+n)
 	renamed, err := s.place(t, abs, comps, ent == nil)
 	out, perr := put.Wait()
 	if perr != nil {
@@ -271,6 +263,29 @@ func (s *Store) placeFirst(id string, put *index.PendingPut, ent *jentry, t *tem
 	}
 	ent.done()
 	return s.stored(id, out, rel, hdr, in, warning, metaLen, n, false, start), nil
+}
+
+// wholeInBuffer returns the first size bytes of buf when a file of that
+// size is still there whole: it ended within the copy buffer, below the
+// header scan's window, so copyIn wrote it in one piece and the window can
+// be taken from the rest of buf. Otherwise it returns nil.
+func wholeInBuffer(buf []byte, size int64) []byte {
+	if size > int64(len(buf)-headerWindow) {
+		return nil
+	}
+	return buf[:size]
+}
+
+// startJournaledWriteback starts writing the size bytes of t to disk when
+// ent says the journal made them durable and the file is not small: the
+// tree's copy then goes to the disk at once, so that the checkpoint's
+// syncfs finds little left to write instead of every file since the last
+// one (on 512 KiB instances a 16 MiB burst that the next fdatasyncs queued
+// behind). It does not wait.
+func startJournaledWriteback(t *tempFile, ent *jentry, size int64) {
+	if ent != nil && size >= earlyWritebackMin {
+		startWriteback(t.f, 0, size)
+	}
 }
 
 // place closes the fsynced (or journaled) temp file, creates its folders,
