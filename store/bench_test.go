@@ -115,7 +115,7 @@ func floorStore(s *Store, ds []byte, in Instance) error {
 	}
 	// As Ingest: a file still whole in the buffer is journaled from it.
 	size := int64(metaLen) + n
-	ent, err := s.jr.append(t.f, wholeInBuffer(buf, size), size, rel, abs, buf)
+	ent, err := s.jr.append(t.f, wholeInBuffer(buf, size), size, rel, abs, buf, nil)
 	if errors.Is(err, errJournalSkip) {
 		err = nil
 		if s.opt.Sync {

@@ -119,9 +119,10 @@ func (j *journal) limit() int64 {
 // its relative path rel as a record and returns once it is on disk. whole,
 // when not nil, is the same size bytes in memory, written instead of
 // reading src. abs is the path the file will get in the tree. buf is
-// scratch space. The error is errJournalSkip when the caller must make the
-// file durable itself.
-func (j *journal) append(src io.ReaderAt, whole []byte, size int64, rel, abs string, buf []byte) (*jentry, error) {
+// scratch space. beforeSync, when not nil, is called once the record is
+// written, just before append waits for it to reach the disk. The error is
+// errJournalSkip when the caller must make the file durable itself.
+func (j *journal) append(src io.ReaderAt, whole []byte, size int64, rel, abs string, buf []byte, beforeSync func()) (*jentry, error) {
 	if j == nil || size > j.maxRecord || len(rel) == 0 || len(rel) > journalMaxPath {
 		return nil, errJournalSkip
 	}
@@ -155,6 +156,9 @@ func (j *journal) append(src io.ReaderAt, whole []byte, size int64, rel, abs str
 		j.kick()
 	}
 	e := &jentry{j: j, jf: jf, off: off, abs: abs}
+	if beforeSync != nil {
+		beforeSync()
+	}
 	if err := jf.syncTo(off+recLen, j.fault); err != nil {
 		e.withdraw()
 		return nil, err
