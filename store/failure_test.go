@@ -93,6 +93,33 @@ func TestIngestFaults(t *testing.T) {
 	}
 }
 
+// TestIngestStampFaults: setting the received time on the temp file fails
+// (utimensat, or fstat where the file system's time granularity is
+// unknown): A700 and nothing left, with either way of stamping.
+func TestIngestStampFaults(t *testing.T) {
+	for _, op := range []string{"utimes", "stat"} {
+		s := openTest(t, true)
+		if op == "stat" {
+			s.mtimeGrain = 0 // as on a file system whose times read back at no known granularity
+		} else if s.mtimeGrain == 0 {
+			t.Fatal("the test folder's file system has no known time granularity: utimensat is not used")
+		}
+		injected := false
+		s.setFaultHook(func(o string) error {
+			if o == op {
+				injected = true
+				return &os.PathError{Op: op, Path: "injected", Err: syscall.EIO}
+			}
+			return nil
+		})
+		_, err := s.Ingest(context.Background(), cmd("1.2.3"), bytes.NewReader(basicDataSet(ctClass, "1.2.3", "1.2.4", "1.2.5", "P1", 1000)))
+		if !injected || !errors.Is(err, ErrOutOfResources) || !errors.Is(err, syscall.EIO) {
+			t.Errorf("%s: injected %v, err %v", op, injected, err)
+		}
+		assertNoLeftovers(t, s, 0)
+	}
+}
+
 // TestIngestTargetIsAFile exercises a genuine mkdir failure: a regular file
 // sits where the patient directory belongs.
 func TestIngestTargetIsAFile(t *testing.T) {

@@ -273,14 +273,14 @@ func TestIngestSyscallBudget(t *testing.T) {
 		want    [3]map[string]int
 	}{
 		{0, [3]map[string]int{
-			{"create": 1, "write": 1, "journal": 1, "journalsync": 1, "close": 1, "mkdir": 3, "rename": 1, "dirsync": 3},
-			{"create": 1, "write": 1, "journal": 1, "journalsync": 1, "close": 1, "rename": 1},
-			{"create": 1, "write": 1, "journal": 1, "journalsync": 1, "close": 1, "mkdir": 1, "rename": 1, "dirsync": 1},
+			{"create": 1, "write": 1, "utimes": 1, "journal": 1, "journalsync": 1, "close": 1, "mkdir": 3, "rename": 1, "dirsync": 3},
+			{"create": 1, "write": 1, "utimes": 1, "journal": 1, "journalsync": 1, "close": 1, "rename": 1},
+			{"create": 1, "write": 1, "utimes": 1, "journal": 1, "journalsync": 1, "close": 1, "mkdir": 1, "rename": 1, "dirsync": 1},
 		}},
 		{-1, [3]map[string]int{
-			{"create": 1, "write": 1, "sync": 1, "close": 1, "mkdir": 3, "rename": 1, "dirsync": 4},
-			{"create": 1, "write": 1, "sync": 1, "close": 1, "rename": 1, "dirsync": 1},
-			{"create": 1, "write": 1, "sync": 1, "close": 1, "mkdir": 1, "rename": 1, "dirsync": 2},
+			{"create": 1, "write": 1, "utimes": 1, "sync": 1, "close": 1, "mkdir": 3, "rename": 1, "dirsync": 4},
+			{"create": 1, "write": 1, "utimes": 1, "sync": 1, "close": 1, "rename": 1, "dirsync": 1},
+			{"create": 1, "write": 1, "utimes": 1, "sync": 1, "close": 1, "mkdir": 1, "rename": 1, "dirsync": 2},
 		}},
 	} {
 		opt := DefaultOptions()

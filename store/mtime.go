@@ -45,14 +45,15 @@ func probeMtimeGrain(name string) time.Duration {
 // it reads the file's own time back from f.
 func (s *Store) stampReceived(f *os.File, name string) (time.Time, error) {
 	if s.mtimeGrain == 0 {
-		fi, err := f.Stat()
+		var fi os.FileInfo
+		err := s.do("stat", func() (err error) { fi, err = f.Stat(); return err })
 		if err != nil {
 			return time.Time{}, err
 		}
 		return fi.ModTime(), nil
 	}
 	t := time.Now().Truncate(s.mtimeGrain)
-	if err := os.Chtimes(name, t, t); err != nil {
+	if err := s.do("utimes", func() error { return os.Chtimes(name, t, t) }); err != nil {
 		return time.Time{}, err
 	}
 	return t, nil
