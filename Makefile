@@ -32,13 +32,15 @@ FUZZTIME ?= 2m
 # --no-install-recommends skips, yet cgo needs the C headers and xvfb-run needs xauth.
 RUN_PKGS := gcc libc6-dev pkg-config libgl1-mesa-dev xorg-dev libxkbcommon-dev
 TEST_PKGS := $(RUN_PKGS) dcmtk xvfb xauth sqlite3 python3-pydicom python3-numpy imagemagick time procps xdotool fonts-wqy-microhei
+# tools/bench.sh also runs Orthanc, the durable peer (docs/benchmarks.md); make test does not need it.
+BENCH_PKGS := $(TEST_PKGS) orthanc
 
 # tools/deps.sh runs apt-get update at most once per make invocation: it leaves this
 # stamp, named after this make process, the first time it updates.
 APT_STAMP := build/.apt-updated.$(shell echo $$PPID)
 DEPS := APT_UPDATE_STAMP=$(APT_STAMP) tools/deps.sh
 
-.PHONY: all deps-run deps-test build run test vet fmt-check boundary-check lint \
+.PHONY: all deps-run deps-test deps-bench build run test vet fmt-check boundary-check lint \
 	fuzz bench screenshot icon clean
 
 all: build
@@ -48,6 +50,9 @@ deps-run:
 
 deps-test:
 	@$(DEPS) $(TEST_PKGS)
+
+deps-bench:
+	@$(DEPS) $(BENCH_PKGS)
 
 build: deps-run
 	$(GO) build -tags $(TAGS) -o $(BIN) .
@@ -81,7 +86,7 @@ lint: vet fmt-check boundary-check
 fuzz: deps-run
 	GO=$(GO) GO_TAGS=$(TAGS) tools/fuzz.sh $(FUZZTIME)
 
-bench: deps-test build
+bench: deps-bench build
 	$(GO) test -tags $(TAGS) -run='^$$' -bench=. -benchmem ./scp/... ./store/...
 	BENCH_BIN=$(BIN) tools/bench.sh
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tools/bench.sh: side-by-side C-STORE benchmark, `dicominbox serve` against DCMTK storescp.
+# tools/bench.sh: side-by-side C-STORE benchmark, `dicominbox serve` against DCMTK storescp and Orthanc.
 # What each case measures and how to read the ratios: docs/benchmarks.md.
 #
 # Usage: tools/bench.sh            (from anywhere; works in the repository root)
@@ -8,8 +8,9 @@
 #   BENCH_QUICK=1         small workloads (100 CT, 4 multi-frame, 500 tiny, 50 Nagle)
 #   BENCH_CASES="a b c d e w"                          subset of cases to run (w: the CT workload
 #                         with the window open under Xvfb vs headless serve, tools/benchwindow.sh)
-#   BENCH_RECEIVERS="ours ours-nosync ours-kafka storescp storescp-fork"   subset of receivers
-#                         (ours-kafka: dicominbox forwarding to Kafka, see tools/bench_kafka.sh)
+#   BENCH_RECEIVERS="ours ours-nosync ours-kafka storescp storescp-fork orthanc"   subset of receivers
+#                         (ours-kafka: dicominbox forwarding to Kafka, see tools/bench_kafka.sh;
+#                         orthanc: the Debian package's /usr/sbin/Orthanc, durable, own config per run)
 #   BENCH_BIN=path        use this dicominbox binary (default: build build/dicominbox first)
 #   BENCH_PORT=11200      first TCP port tried; each run takes the next free one
 #   BENCH_PAUSE=3         seconds of rest between runs (this VM returns memory to its host)
@@ -25,7 +26,7 @@ CASES=${BENCH_CASES:-a b c d e w}
 # Case w (window open) is run by tools/benchwindow.sh after the others, its table appended.
 WINDOW_CASE=0
 if [[ " $CASES " == *" w "* ]]; then WINDOW_CASE=1 CASES=$(tr ' ' '\n' <<<"$CASES" | grep -vx w | xargs || true); fi
-RECEIVERS=${BENCH_RECEIVERS:-ours ours-nosync ours-kafka storescp storescp-fork}
+RECEIVERS=${BENCH_RECEIVERS:-ours ours-nosync ours-kafka storescp storescp-fork orthanc}
 PAUSE=${BENCH_PAUSE:-3}
 NEXT_PORT=${BENCH_PORT:-11200}
 AET=INBOX
@@ -67,6 +68,18 @@ check_tools() {
         go build -tags migrated_fynedo -o "$BIN" . || die "go build failed"
     fi
     [[ -x $BIN ]] || die "receiver binary $BIN not found or not executable"
+    if [[ " $RECEIVERS " == *" orthanc "* ]]; then
+        ORTHANC=$(command -v Orthanc || echo /usr/sbin/Orthanc)   # /usr/sbin is not in every PATH
+        [[ -x $ORTHANC ]] || die "missing Orthanc, needed by the receiver orthanc (Debian: apt-get install orthanc, or make deps-bench)"
+        # (awk reads all of it: with head, Orthanc could die of SIGPIPE and pipefail stop the script)
+        ORTHANC_VERSION="Orthanc $("$ORTHANC" --version | awk 'NR == 1 { print $NF }')"
+        # The Debian package starts a system Orthanc where an init system lets it (ports 4242 and
+        # 8042, /etc/orthanc). The runs use other ports and never talk to it, but it shares the
+        # machine: say so rather than stop a service this script did not start.
+        local others
+        others=$(pgrep -x Orthanc | xargs || true)
+        [[ -z $others ]] || log "warning: an Orthanc not started by this script is running (PID $others); it shares the cores and the disk with the runs (stop it with: systemctl stop orthanc, or /etc/init.d/orthanc stop)"
+    fi
 }
 
 # ---- workloads: generated once into build/benchdata, reused afterwards (never timed) ---
@@ -118,8 +131,8 @@ receiver_label() {
     case $1 in
         ours) echo "dicominbox" ;; ours-nosync) echo "dicominbox --no-sync" ;;
         storescp) echo "storescp" ;; storescp-fork) echo "storescp --fork" ;;
-        ours-kafka) echo "dicominbox + Kafka" ;;
-        *) die "unknown receiver '$1' (receivers: ours ours-nosync ours-kafka storescp storescp-fork)" ;;
+        ours-kafka) echo "dicominbox + Kafka" ;; orthanc) echo "Orthanc" ;;
+        *) die "unknown receiver '$1' (receivers: ours ours-nosync ours-kafka storescp storescp-fork orthanc)" ;;
     esac
 }
 
@@ -131,9 +144,26 @@ free_port() {
     PORT=$p NEXT_PORT=$((p + 1))
 }
 
+# orthanc_config DIR: Orthanc's configuration for a run in DIR (the run folder): storage in
+# DIR/storage, SQLite index in DIR/index, DICOM on $PORT with the AE title $AET, no HTTP server,
+# no plugins. Every other option keeps Orthanc's built-in default (`Orthanc --config=-` prints
+# them), in particular SyncStorageArea true and StorageCompression false. Given a file, Orthanc
+# reads only that file: nothing from /etc/orthanc, not the package's plugin folder.
+orthanc_config() {
+    "$PYTHON" - "$1" "$AET" "$PORT" <<'EOF'
+import json, sys
+run, aet, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+json.dump({"StorageDirectory": run + "/storage", "IndexDirectory": run + "/index",
+           "DicomAet": aet, "DicomPort": port, "HttpServerEnabled": False, "Plugins": []},
+          sys.stdout, indent=2)
+print()
+EOF
+}
+
 # start_receiver NAME DIR LOG RSSFILE NODELAY: sets PORT, RECV_GROUP (/usr/bin/time), RECV_PID.
-# NODELAY=1 exports TCP_NODELAY=1, which makes DCMTK disable Nagle on its socket; dicominbox
-# (Go) always sets TCP_NODELAY and ignores the variable.
+# NODELAY=1 exports TCP_NODELAY=1, which makes DCMTK disable Nagle on its socket (storescp, and
+# Orthanc, whose DICOM server is DCMTK's network library); dicominbox (Go) always sets
+# TCP_NODELAY and ignores the variable.
 start_receiver() {
     local name=$1 dir=$2 logf=$3 rssf=$4 cmd i envset=(env -u TCP_NODELAY)
     [[ $5 == 1 ]] && envset=(env TCP_NODELAY=1)
@@ -145,6 +175,9 @@ start_receiver() {
             [[ $name == ours-kafka ]] && cmd+=(--kafka-brokers "$KAFKA_BROKERS") ;;
         storescp) cmd=(storescp -aet "$AET" --output-directory "$dir" "$PORT") ;;
         storescp-fork) cmd=(storescp --fork -aet "$AET" --output-directory "$dir" "$PORT") ;;
+        orthanc)
+            orthanc_config "$dir" >"$dir/orthanc.json"
+            cmd=("$ORTHANC" "$dir/orthanc.json") ;;
     esac
     # setsid: own process group, so cleanup can reach every process of this receiver.
     "${envset[@]}" setsid /usr/bin/time -q -f '%M %U %S' -o "$rssf" "${cmd[@]}" >"$logf" 2>&1 &
@@ -173,16 +206,35 @@ stop_receiver() {
     alive "$RECV_GROUP" && die "$name did not exit within 60 s of SIGTERM; log: $logf"
     wait "$RECV_GROUP" || rc=$?
     RECV_GROUP="" RECV_PID=""
-    # dicominbox must drain and exit 0; storescp has no SIGTERM handler and dies of it (143).
+    # dicominbox must drain and exit 0, and so must Orthanc (it stops its DICOM server and exits
+    # 0); storescp has no SIGTERM handler and dies of it (143).
     case $name in
-        ours*) (( rc == 0 )) || { tail -n 20 "$logf" >&2; die "$name exited with status $rc; log: $logf"; } ;;
+        ours* | orthanc) (( rc == 0 )) || { tail -n 20 "$logf" >&2; die "$name exited with status $rc; log: $logf"; } ;;
         *) (( rc == 0 || rc == 143 )) || { tail -n 20 "$logf" >&2; die "$name exited with status $rc; log: $logf"; } ;;
     esac
 }
 
+# stored_count RECEIVER DIR: instances stored in the run folder DIR.
 stored_count() {
     case $1 in
         ours*) find "$2" -name '*.dcm' -not -path "$2/.incoming/*" -type f | wc -l ;;
+        # Orthanc names a stored file after its attachment's UUID, in two levels of folders named
+        # after the UUID's first two pairs of hex digits (storage/5a/47/5a471f28-a44e-...); its
+        # index (SQLite and its WAL) is in DIR/index. Counted: such files that are DICOM files
+        # (128-byte preamble, then "DICM").
+        orthanc) "$PYTHON" - "$2/storage" <<'EOF'
+import os, re, sys
+root, n = sys.argv[1], 0
+uuid = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+for d, _, files in os.walk(root):
+    rel = os.path.relpath(d, root).split(os.sep)
+    for f in files:
+        if uuid.fullmatch(f) and rel == [f[0:2], f[2:4]]:
+            with open(os.path.join(d, f), "rb") as fh:
+                n += fh.read(132)[128:] == b"DICM"
+print(n)
+EOF
+            ;;
         *) find "$2" -type f | wc -l ;;
     esac
 }
@@ -253,25 +305,25 @@ header_row() {
 }
 
 report() {
-    local cs recv label n bytes t line rss ours sc fork
-    echo "# dicominbox vs DCMTK storescp: C-STORE throughput"
+    local cs recv label n bytes t line rss ours sc fork orth
+    echo "# dicominbox vs DCMTK storescp and Orthanc: C-STORE throughput"
     echo
-    echo "$(date -u +'%Y-%m-%d %H:%M UTC'), $(nproc) cores, commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git status --porcelain 2>/dev/null | grep -q . && echo ' + uncommitted changes'), $(storescp --version | head -n 1 | sed 's/^\$dcmtk: //; s/ \$$//')"
+    echo "$(date -u +'%Y-%m-%d %H:%M UTC'), $(nproc) cores, commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git status --porcelain 2>/dev/null | grep -q . && echo ' + uncommitted changes'), $(storescp --version | head -n 1 | sed 's/^\$dcmtk: //; s/ \$$//')${ORTHANC_VERSION:+, $ORTHANC_VERSION}"
     echo "Command: \`BENCH_QUICK=$QUICK BENCH_REPS=$REPS BENCH_CASES=\"$CASES\" BENCH_RECEIVERS=\"$RECEIVERS\" tools/bench.sh\`"
-    echo "Sender: DCMTK storescu. Cases a-d: TCP_NODELAY=1 for storescu and storescp (Nagle off); case e: stock (Nagle on). Median of $REPS run(s); MB = 10^6 bytes."
+    echo "Sender: DCMTK storescu. Cases a-d: TCP_NODELAY=1 for storescu, storescp and Orthanc (Nagle off); case e: stock (Nagle on). Median of $REPS run(s); MB = 10^6 bytes."
     echo "Load average at the start: $LOAD0, at the end: $(cut -d' ' -f1-3 /proc/loadavg) (anything above ~0.5 means other work competed with the runs)."
     echo
-    header_row "dicominbox ÷ storescp" "dicominbox ÷ storescp --fork"
+    header_row "dicominbox ÷ storescp" "dicominbox ÷ storescp --fork" "dicominbox ÷ Orthanc"
     for cs in $CASES; do
         read -r _ _ _ label <<<"$(case_spec "$cs")"
         read -r n bytes <<<"$(rate "$cs")"
-        line="| $label |" ours="" sc="" fork=""
+        line="| $label |" ours="" sc="" fork="" orth=""
         for recv in $RECEIVERS; do
             t=$(median "$cs" "$recv" 4)
             line+=" $(awk -v n="$n" -v b="$bytes" -v t="$t" 'BEGIN { m = b / 1e6 / t; printf (m < 10 ? "%.0f inst/s, %.1f MB/s" : "%.0f inst/s, %.0f MB/s"), n / t, m }') |"
-            case $recv in ours) ours=$t ;; storescp) sc=$t ;; storescp-fork) fork=$t ;; esac
+            case $recv in ours) ours=$t ;; storescp) sc=$t ;; storescp-fork) fork=$t ;; orthanc) orth=$t ;; esac
         done
-        echo "$line $(ratio "$ours" "$sc") | $(ratio "$ours" "$fork") |"
+        echo "$line $(ratio "$ours" "$sc") | $(ratio "$ours" "$fork") | $(ratio "$ours" "$orth") |"
     done
     echo
     echo "Peak RSS of the receiver, MiB (GNU time %M; for storescp --fork, the largest of parent and children):"
@@ -298,7 +350,7 @@ report() {
 
 main() {
     local cs recv rep i list
-    [[ ${1:-} == -h || ${1:-} == --help ]] && { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
+    [[ ${1:-} == -h || ${1:-} == --help ]] && { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
     for cs in $CASES; do case_spec "$cs" >/dev/null; done
     for recv in $RECEIVERS; do receiver_label "$recv" >/dev/null; done
     [[ $(tr ' ' '\n' <<<"$CASES $RECEIVERS" | grep . | sort | uniq -d) == "" ]] || die "a case or receiver is listed twice"
