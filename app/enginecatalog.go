@@ -15,7 +15,7 @@ import (
 // whether the listener runs or not (the store opens at the first call) and
 // may run on any goroutine; the window calls them off its UI goroutine.
 
-// ErrStudyNotFound is returned for a Study Instance UID the index does not have.
+// ErrStudyNotFound is returned for a study the index does not have.
 var ErrStudyNotFound = errors.New("study not found")
 
 // Studies returns one page of the study list and the number of matching studies.
@@ -27,33 +27,34 @@ func (e *Engine) Studies(ctx context.Context, q index.StudyQuery) (rows []index.
 	return rows, total, err
 }
 
-// Series lists the series of a study.
-func (e *Engine) Series(ctx context.Context, studyUID string) (out []index.Series, err error) {
+// Series lists the series of a study (index.Study.Key names it).
+func (e *Engine) Series(ctx context.Context, key index.StudyKey) (out []index.Series, err error) {
 	err = e.withStore(func(st *store.Store) error {
-		out, err = st.Index().Series(ctx, studyUID)
+		out, err = st.Index().Series(ctx, key)
 		return err
 	})
 	return out, err
 }
 
-// Instances lists the instances of a series.
-func (e *Engine) Instances(ctx context.Context, seriesUID string) (out []index.Instance, err error) {
+// Instances lists the instances of a series (index.Series.Key names it).
+func (e *Engine) Instances(ctx context.Context, key index.SeriesKey) (out []index.Instance, err error) {
 	err = e.withStore(func(st *store.Store) error {
-		out, err = st.Index().Instances(ctx, seriesUID)
+		out, err = st.Index().Instances(ctx, key)
 		return err
 	})
 	return out, err
 }
 
 // DeleteStudy removes a study, its files and its index rows together, and
-// returns how many instances went.
-func (e *Engine) DeleteStudy(ctx context.Context, studyUID string) (n int, err error) {
+// returns how many instances went. The same Study Instance UID under another
+// patient ID is another study and stays.
+func (e *Engine) DeleteStudy(ctx context.Context, key index.StudyKey) (n int, err error) {
 	err = e.withStore(func(st *store.Store) error {
-		n, err = st.DeleteStudy(ctx, studyUID)
+		n, err = st.DeleteStudy(ctx, key)
 		return err
 	})
 	if err == nil {
-		e.log.Info("study deleted", "study_instance_uid", studyUID, "instances", n)
+		e.log.Info("study deleted", "study_instance_uid", key.StudyInstanceUID, "patient_id", key.PatientID, "instances", n)
 	}
 	return n, err
 }
@@ -61,27 +62,24 @@ func (e *Engine) DeleteStudy(ctx context.Context, studyUID string) (n int, err e
 // StudyFolder returns the absolute folder holding the study's files
 // (<storage>/<patient>/<study>). ErrStudyNotFound when the index has no
 // instance of it.
-func (e *Engine) StudyFolder(ctx context.Context, studyUID string) (dir string, err error) {
+func (e *Engine) StudyFolder(ctx context.Context, key index.StudyKey) (dir string, err error) {
 	err = e.withStore(func(st *store.Store) error {
-		series, err := st.Index().Series(ctx, studyUID)
+		series, err := st.Index().Series(ctx, key)
 		if err != nil {
 			return err
 		}
 		for _, se := range series {
-			ins, err := st.Index().Instances(ctx, se.SeriesInstanceUID)
+			ins, err := st.Index().Instances(ctx, se.Key())
 			if err != nil {
 				return err
 			}
 			for _, in := range ins {
-				if in.StudyInstanceUID != studyUID {
-					continue
-				}
 				// path is patient/study/series/file.
 				dir = filepath.Join(st.Root(), filepath.Dir(filepath.Dir(filepath.FromSlash(in.Path))))
 				return nil
 			}
 		}
-		return fmt.Errorf("%w: %s", ErrStudyNotFound, studyUID)
+		return fmt.Errorf("%w: %s", ErrStudyNotFound, key.StudyInstanceUID)
 	})
 	return dir, err
 }

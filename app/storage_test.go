@@ -48,28 +48,28 @@ func TestCatalogWithoutListener(t *testing.T) {
 	if err != nil || total != 1 || rows[0].StudyInstanceUID != ct.StudyInstanceUID {
 		t.Fatalf("studies after stop: %+v, total %d, err %v", rows, total, err)
 	}
-	series, err := e.Series(ctx, ct.StudyInstanceUID)
+	series, err := e.Series(ctx, rows[0].Key())
 	if err != nil || len(series) != 1 {
 		t.Fatalf("series: %+v, %v", series, err)
 	}
-	ins, err := e.Instances(ctx, series[0].SeriesInstanceUID)
+	ins, err := e.Instances(ctx, series[0].Key())
 	if err != nil || len(ins) != 1 || ins[0].SOPInstanceUID != ct.SOPInstanceUID {
 		t.Fatalf("instances: %+v, %v", ins, err)
 	}
-	dir, err := e.StudyFolder(ctx, ct.StudyInstanceUID)
+	dir, err := e.StudyFolder(ctx, rows[0].Key())
 	if err != nil || !strings.HasPrefix(dir, cfg.StorageDir+string(filepath.Separator)) {
 		t.Fatalf("study folder %q, %v", dir, err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, filepath.Base(filepath.Dir(ins[0].Path)), filepath.Base(ins[0].Path))); err != nil {
 		t.Errorf("the instance is not under the study folder: %v", err)
 	}
-	if _, err := e.StudyFolder(ctx, "1.2.3.4"); !errors.Is(err, ErrStudyNotFound) {
+	if _, err := e.StudyFolder(ctx, index.StudyKey{PatientID: rows[0].PatientID, StudyInstanceUID: "1.2.3.4"}); !errors.Is(err, ErrStudyNotFound) {
 		t.Errorf("folder of an unknown study: %v", err)
 	}
 	if n, err := e.InstancesSince(ctx, time.Now().Add(-time.Hour)); err != nil || n != 1 {
 		t.Errorf("InstancesSince = %d, %v; want 1", n, err)
 	}
-	if n, err := e.DeleteStudy(ctx, ct.StudyInstanceUID); err != nil || n != 1 {
+	if n, err := e.DeleteStudy(ctx, rows[0].Key()); err != nil || n != 1 {
 		t.Fatalf("delete: %d, %v", n, err)
 	}
 	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {

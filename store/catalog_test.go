@@ -218,22 +218,30 @@ func TestDeleteStudyAndSeries(t *testing.T) {
 		ingest(t, s, cmd(uid), basicDataSet(ctClass, uid, "1.2.4", series, "P1", 100))
 	}
 	ingest(t, s, cmd("1.2.6.9"), basicDataSet(ctClass, "1.2.6.9", "1.2.44", "1.2.55", "P2", 100))
-	if n, err := s.DeleteSeries(ctx, "1.2.5.1"); err != nil || n != 2 {
+	// The same study and series UIDs under another patient ID: another
+	// study, which the deletes below must leave alone.
+	ingest(t, s, cmd("1.2.6.8"), basicDataSet(ctClass, "1.2.6.8", "1.2.4", "1.2.5.1", "P3", 100))
+	if n, err := s.DeleteSeries(ctx, index.SeriesKey{PatientID: "P1", StudyInstanceUID: "1.2.4", SeriesInstanceUID: "1.2.5.1"}); err != nil || n != 2 {
 		t.Fatalf("delete series: %d %v", n, err)
 	}
-	assertNoLeftovers(t, s, 2)
-	if n, err := s.DeleteStudy(ctx, "1.2.4"); err != nil || n != 1 {
+	assertNoLeftovers(t, s, 3)
+	if n, err := s.DeleteStudy(ctx, index.StudyKey{PatientID: "P1", StudyInstanceUID: "1.2.4"}); err != nil || n != 1 {
 		t.Fatalf("delete study: %d %v", n, err)
 	}
-	assertNoLeftovers(t, s, 1)
+	assertNoLeftovers(t, s, 2)
 	rows := allRows(t, s)
-	if _, ok := rows["1.2.6.9"]; len(rows) != 1 || !ok {
+	if _, ok := rows["1.2.6.9"]; len(rows) != 2 || !ok {
 		t.Fatalf("rows after deletes: %+v", rows)
+	}
+	if r, ok := rows["1.2.6.8"]; !ok || r.PatientID != "P3" {
+		t.Fatalf("P3's copy of study 1.2.4 did not survive: %+v", rows)
+	} else if _, err := os.Stat(filepath.Join(s.Root(), filepath.FromSlash(r.Path))); err != nil {
+		t.Errorf("P3's file: %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(s.Root(), "P1")); !os.IsNotExist(err) {
 		t.Errorf("empty patient folder left behind: %v", err)
 	}
-	if tot, _ := s.Index().Totals(ctx); tot.Studies != 1 || tot.Instances != 1 || tot.Patients != 1 {
+	if tot, _ := s.Index().Totals(ctx); tot.Studies != 2 || tot.Instances != 2 || tot.Patients != 2 {
 		t.Errorf("totals: %+v", tot)
 	}
 }

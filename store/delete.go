@@ -15,41 +15,42 @@ import (
 	"github.com/dicominbox/dicominbox/store/index"
 )
 
-// DeleteStudy removes a study: its files and its rows together. It returns
-// how many instances were removed.
-func (s *Store) DeleteStudy(ctx context.Context, studyUID string) (int, error) {
-	series, err := s.idx.Series(ctx, studyUID)
+// DeleteStudy removes the study named by key: its files and its rows
+// together. It returns how many instances were removed. A study of the same
+// UID under another patient ID is another study and stays.
+func (s *Store) DeleteStudy(ctx context.Context, key index.StudyKey) (int, error) {
+	series, err := s.idx.Series(ctx, key)
 	if err != nil {
-		return 0, fmt.Errorf("store: delete study %s: %w", studyUID, err)
+		return 0, fmt.Errorf("store: delete study %s: %w", key.StudyInstanceUID, err)
 	}
 	var paths []string
 	for _, se := range series {
-		ps, err := s.instancePaths(ctx, se.SeriesInstanceUID)
+		ps, err := s.instancePaths(ctx, se.Key())
 		if err != nil {
-			return 0, fmt.Errorf("store: delete study %s: %w", studyUID, err)
+			return 0, fmt.Errorf("store: delete study %s: %w", key.StudyInstanceUID, err)
 		}
 		paths = append(paths, ps...)
 	}
 	return s.deleteFiles(paths, func() error {
-		_, err := s.idx.DeleteStudy(ctx, studyUID)
+		_, err := s.idx.DeleteStudy(ctx, key)
 		return err
 	})
 }
 
-// DeleteSeries removes a series: its files and its rows together.
-func (s *Store) DeleteSeries(ctx context.Context, seriesUID string) (int, error) {
-	paths, err := s.instancePaths(ctx, seriesUID)
+// DeleteSeries removes the series named by key: its files and its rows together.
+func (s *Store) DeleteSeries(ctx context.Context, key index.SeriesKey) (int, error) {
+	paths, err := s.instancePaths(ctx, key)
 	if err != nil {
-		return 0, fmt.Errorf("store: delete series %s: %w", seriesUID, err)
+		return 0, fmt.Errorf("store: delete series %s: %w", key.SeriesInstanceUID, err)
 	}
 	return s.deleteFiles(paths, func() error {
-		_, err := s.idx.DeleteSeries(ctx, seriesUID)
+		_, err := s.idx.DeleteSeries(ctx, key)
 		return err
 	})
 }
 
-func (s *Store) instancePaths(ctx context.Context, seriesUID string) ([]string, error) {
-	ins, err := s.idx.Instances(ctx, seriesUID)
+func (s *Store) instancePaths(ctx context.Context, key index.SeriesKey) ([]string, error) {
+	ins, err := s.idx.Instances(ctx, key)
 	if err != nil {
 		return nil, err
 	}

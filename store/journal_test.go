@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/dicominbox/dicominbox/store/index"
 )
 
 // powerCut copies the storage tree of an open store as it is on disk now
@@ -119,7 +121,7 @@ func TestJournalCheckpointAndDelete(t *testing.T) {
 		t.Fatalf("%d live records, want 2", n)
 	}
 	s.setFaultHook(nil)
-	if n, err := s.DeleteStudy(context.Background(), "1.2.4.1"); err != nil || n != 1 {
+	if n, err := s.DeleteStudy(context.Background(), index.StudyKey{PatientID: "P1", StudyInstanceUID: "1.2.4.1"}); err != nil || n != 1 {
 		t.Fatalf("DeleteStudy: %d, %v", n, err)
 	}
 	if n := len(liveRecords(t, s.Root())); n != 0 {

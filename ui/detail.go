@@ -21,10 +21,10 @@ import (
 // studyCatalog is what the study detail needs from the receiver;
 // *app.Engine implements it. Its methods are called off the UI goroutine.
 type studyCatalog interface {
-	Series(ctx context.Context, studyUID string) ([]index.Series, error)
-	Instances(ctx context.Context, seriesUID string) ([]index.Instance, error)
-	DeleteStudy(ctx context.Context, studyUID string) (int, error)
-	StudyFolder(ctx context.Context, studyUID string) (string, error)
+	Series(ctx context.Context, key index.StudyKey) ([]index.Series, error)
+	Instances(ctx context.Context, key index.SeriesKey) ([]index.Instance, error)
+	DeleteStudy(ctx context.Context, key index.StudyKey) (int, error)
+	StudyFolder(ctx context.Context, key index.StudyKey) (string, error)
 }
 
 // detailQueryTimeout bounds each catalog call of the study detail.
@@ -218,16 +218,16 @@ func (d *studyDetail) instanceCell(row, col int) string {
 
 // load starts the queries of the series and of the study's folder.
 func (d *studyDetail) load() {
-	uid := d.study.StudyInstanceUID
+	key := d.study.Key()
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), detailQueryTimeout)
-		series, err := d.src.Series(ctx, uid)
+		series, err := d.src.Series(ctx, key)
 		cancel()
 		d.do(func() { d.applySeries(series, err) })
 	}()
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), detailQueryTimeout)
-		dir, err := d.src.StudyFolder(ctx, uid)
+		dir, err := d.src.StudyFolder(ctx, key)
 		cancel()
 		d.do(func() { d.applyFolder(dir, err) })
 	}()
@@ -273,7 +273,7 @@ func (d *studyDetail) selectSeries(i int) {
 	d.instTitle.SetText(fmt.Sprintf("Instances of series %d: loading…", s.SeriesNumber))
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), detailQueryTimeout)
-		ins, err := d.src.Instances(ctx, s.SeriesInstanceUID)
+		ins, err := d.src.Instances(ctx, s.Key())
 		cancel()
 		d.do(func() { d.applyInstances(gen, s, ins, err) })
 	}()
@@ -364,10 +364,10 @@ func (d *studyDetail) startDelete() {
 		b.Disable()
 	}
 	d.showStatus("Deleting the study…", false)
-	uid := d.study.StudyInstanceUID
+	key := d.study.Key()
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), detailQueryTimeout)
-		n, err := d.src.DeleteStudy(ctx, uid)
+		n, err := d.src.DeleteStudy(ctx, key)
 		cancel()
 		d.do(func() { d.applyDelete(n, err) })
 	}()

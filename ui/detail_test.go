@@ -94,7 +94,7 @@ func TestStudyDetailRealEngine(t *testing.T) {
 	}
 
 	// The folder: copied to the clipboard, opened, holding the two files.
-	folder, err := e.StudyFolder(context.Background(), study.StudyInstanceUID)
+	folder, err := e.StudyFolder(context.Background(), study.Key())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,11 +153,11 @@ func TestStudyDetailRealEngine(t *testing.T) {
 	}
 	// ...and from the index; the other study stays.
 	ctx := context.Background()
-	if s, err := e.Series(ctx, study.StudyInstanceUID); err != nil || len(s) != 0 {
+	if s, err := e.Series(ctx, study.Key()); err != nil || len(s) != 0 {
 		t.Errorf("series of the deleted study: %v, %v; want none", s, err)
 	}
 	for _, f := range mr {
-		if ins, err := e.Instances(ctx, f.SeriesInstanceUID); err != nil || len(ins) != 0 {
+		if ins, err := e.Instances(ctx, index.SeriesKey{PatientID: study.PatientID, StudyInstanceUID: study.StudyInstanceUID, SeriesInstanceUID: f.SeriesInstanceUID}); err != nil || len(ins) != 0 {
 			t.Errorf("instances of the deleted series: %d, %v; want none", len(ins), err)
 		}
 	}
@@ -180,12 +180,16 @@ type fakeCatalog struct {
 	deleteErr error
 }
 
-func (f *fakeCatalog) Series(context.Context, string) ([]index.Series, error) { return f.series, f.err }
-func (f *fakeCatalog) Instances(_ context.Context, uid string) ([]index.Instance, error) {
-	return f.instances[uid], f.err
+func (f *fakeCatalog) Series(context.Context, index.StudyKey) ([]index.Series, error) {
+	return f.series, f.err
 }
-func (f *fakeCatalog) DeleteStudy(context.Context, string) (int, error) { return 0, f.deleteErr }
-func (f *fakeCatalog) StudyFolder(context.Context, string) (string, error) {
+func (f *fakeCatalog) Instances(_ context.Context, key index.SeriesKey) ([]index.Instance, error) {
+	return f.instances[key.SeriesInstanceUID], f.err
+}
+func (f *fakeCatalog) DeleteStudy(context.Context, index.StudyKey) (int, error) {
+	return 0, f.deleteErr
+}
+func (f *fakeCatalog) StudyFolder(context.Context, index.StudyKey) (string, error) {
 	if f.err != nil {
 		return "", f.err
 	}

@@ -27,10 +27,10 @@ type Engine interface {
 	Stats(ctx context.Context, now time.Time) (app.Stats, error)
 
 	Studies(ctx context.Context, q index.StudyQuery) ([]index.Study, int, error)
-	Series(ctx context.Context, studyUID string) ([]index.Series, error)
-	Instances(ctx context.Context, seriesUID string) ([]index.Instance, error)
-	DeleteStudy(ctx context.Context, studyUID string) (int, error)
-	StudyFolder(ctx context.Context, studyUID string) (string, error)
+	Series(ctx context.Context, key index.StudyKey) ([]index.Series, error)
+	Instances(ctx context.Context, key index.SeriesKey) ([]index.Instance, error)
+	DeleteStudy(ctx context.Context, key index.StudyKey) (int, error)
+	StudyFolder(ctx context.Context, key index.StudyKey) (string, error)
 }
 
 var _ Engine = (*app.Engine)(nil)

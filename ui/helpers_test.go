@@ -94,7 +94,11 @@ func (c *catalogStub) Studies(_ context.Context, q index.StudyQuery) ([]index.St
 	return match[lo:hi], total, nil
 }
 
-func (c *catalogStub) Series(context.Context, string) ([]index.Series, error)      { return nil, nil }
-func (c *catalogStub) Instances(context.Context, string) ([]index.Instance, error) { return nil, nil }
-func (c *catalogStub) DeleteStudy(context.Context, string) (int, error)            { return 0, nil }
-func (c *catalogStub) StudyFolder(context.Context, string) (string, error)         { return "", nil }
+func (c *catalogStub) Series(context.Context, index.StudyKey) ([]index.Series, error) {
+	return nil, nil
+}
+func (c *catalogStub) Instances(context.Context, index.SeriesKey) ([]index.Instance, error) {
+	return nil, nil
+}
+func (c *catalogStub) DeleteStudy(context.Context, index.StudyKey) (int, error)    { return 0, nil }
+func (c *catalogStub) StudyFolder(context.Context, index.StudyKey) (string, error) { return "", nil }

@@ -18,20 +18,21 @@ func (db *DB) Delete(ctx context.Context, sopInstanceUIDs ...string) error {
 	return err
 }
 
-// DeleteStudy removes every study row with this Study Instance UID (normally
-// one; more when the UID arrived under different patient IDs, see the docs),
-// with their series and instances, and returns the paths of the removed
-// instances (relative to the storage root, sorted) so the caller can delete
-// the files. An unknown UID removes nothing and returns no paths.
-func (db *DB) DeleteStudy(ctx context.Context, studyUID string) ([]string, error) {
-	res, err := db.submit(ctx, &request{kind: kindDeleteStudy, uids: []string{studyUID}})
+// DeleteStudy removes the study row named by key with its series and
+// instances, and returns the paths of the removed instances (relative to
+// the storage root, sorted) so the caller can delete the files. A study of
+// the same UID under another patient ID (see the docs) stays. An unknown
+// key removes nothing and returns no paths.
+func (db *DB) DeleteStudy(ctx context.Context, key StudyKey) ([]string, error) {
+	res, err := db.submit(ctx, &request{kind: kindDeleteStudy, uids: []string{key.PatientID, key.StudyInstanceUID}})
 	return res.paths, err
 }
 
-// DeleteSeries removes every series row with this Series Instance UID and its
-// instances, like DeleteStudy; a study left without series is removed too.
-func (db *DB) DeleteSeries(ctx context.Context, seriesUID string) ([]string, error) {
-	res, err := db.submit(ctx, &request{kind: kindDeleteSeries, uids: []string{seriesUID}})
+// DeleteSeries removes the series row named by key and its instances, like
+// DeleteStudy; a study left without series is removed too.
+func (db *DB) DeleteSeries(ctx context.Context, key SeriesKey) ([]string, error) {
+	res, err := db.submit(ctx, &request{kind: kindDeleteSeries,
+		uids: []string{key.PatientID, key.StudyInstanceUID, key.SeriesInstanceUID}})
 	return res.paths, err
 }
 
@@ -46,8 +47,15 @@ func (w *writer) deleteInstances(uids []string) error {
 
 // deleteLevel collects the paths under a study or series, then deletes it; the
 // foreign keys cascade to the children and the triggers fix the parents.
-func (w *writer) deleteLevel(pathsQ, deleteQ *sql.Stmt, uid string) ([]string, error) {
-	rows, err := pathsQ.Query(uid)
+// key is the patient ID and UIDs naming the row, as pathsQ and deleteQ take
+// them.
+func (w *writer) deleteLevel(pathsQ, deleteQ *sql.Stmt, key []string) ([]string, error) {
+	args := make([]any, len(key))
+	for i, k := range key {
+		args[i] = k
+	}
+	uid := key[len(key)-1]
+	rows, err := pathsQ.Query(args...)
 	if err != nil {
 		return nil, fmt.Errorf("index: paths under %s: %w", uid, err)
 	}
@@ -66,7 +74,7 @@ func (w *writer) deleteLevel(pathsQ, deleteQ *sql.Stmt, uid string) ([]string, e
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("index: paths under %s: %w", uid, err)
 	}
-	if _, err := deleteQ.Exec(uid); err != nil {
+	if _, err := deleteQ.Exec(args...); err != nil {
 		return nil, fmt.Errorf("index: delete %s: %w", uid, err)
 	}
 	return paths, nil

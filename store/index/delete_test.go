@@ -35,7 +35,7 @@ func TestDelete(t *testing.T) {
 	if got := mustTotals(t, db); got != (Totals{2, 3, 3, 5, 8036 - 1001 - 1004 - 1005}) {
 		t.Errorf("totals %+v", got)
 	}
-	if s, _ := db.Series(ctx, "A"); len(s) != 1 || s[0].SeriesInstanceUID != "A.1" || s[0].InstanceCount != 2 || s[0].SizeBytes != 2005 {
+	if s, _ := db.Series(ctx, StudyKey{"P1", "A"}); len(s) != 1 || s[0].SeriesInstanceUID != "A.1" || s[0].InstanceCount != 2 || s[0].SizeBytes != 2005 {
 		t.Errorf("series of A %+v", s)
 	}
 	checkInvariants(t, db)
@@ -54,7 +54,7 @@ func TestDelete(t *testing.T) {
 func TestDeleteSeriesAndStudy(t *testing.T) {
 	db, _ := openTest(t, Options{})
 	fillTree(t, db)
-	paths, err := db.DeleteSeries(ctx, "A.2")
+	paths, err := db.DeleteSeries(ctx, SeriesKey{"P1", "A", "A.2"})
 	if want := []string{"P1/A/A.2/A.2.0.dcm", "P1/A/A.2/A.2.1.dcm"}; err != nil || !reflect.DeepEqual(paths, want) {
 		t.Errorf("DeleteSeries = %q, %v", paths, err)
 	}
@@ -63,13 +63,13 @@ func TestDeleteSeriesAndStudy(t *testing.T) {
 	}
 	checkInvariants(t, db)
 	// Removing the only series of B removes study B too.
-	if paths, err := db.DeleteSeries(ctx, "B.1"); err != nil || len(paths) != 1 {
+	if paths, err := db.DeleteSeries(ctx, SeriesKey{"P1", "B", "B.1"}); err != nil || len(paths) != 1 {
 		t.Errorf("DeleteSeries(B.1) = %q, %v", paths, err)
 	}
 	if got := mustTotals(t, db); got != (Totals{2, 2, 2, 5, 8036 - 1004 - 1005 - 1006}) {
 		t.Errorf("totals %+v", got)
 	}
-	paths, err = db.DeleteStudy(ctx, "A")
+	paths, err = db.DeleteStudy(ctx, StudyKey{"P1", "A"})
 	if err != nil || len(paths) != 3 {
 		t.Errorf("DeleteStudy(A) = %q, %v", paths, err)
 	}
@@ -77,14 +77,62 @@ func TestDeleteSeriesAndStudy(t *testing.T) {
 		t.Errorf("totals after study A %+v", got)
 	}
 	checkInvariants(t, db)
-	if paths, err := db.DeleteStudy(ctx, "unknown"); err != nil || paths != nil {
+	if paths, err := db.DeleteStudy(ctx, StudyKey{"P1", "unknown"}); err != nil || paths != nil {
 		t.Errorf("DeleteStudy(unknown) = %q, %v", paths, err)
 	}
-	if _, err := db.DeleteStudy(ctx, "C"); err != nil {
+	if _, err := db.DeleteStudy(ctx, StudyKey{"P2", "C"}); err != nil {
 		t.Fatal(err)
 	}
 	if got := mustTotals(t, db); got != (Totals{}) {
 		t.Errorf("empty index totals %+v", got)
+	}
+	checkInvariants(t, db)
+}
+
+// A Study Instance UID that arrived under two patient IDs is two studies:
+// each is listed, and deleted, on its own; so are the placeholder studies of
+// instances without a Study UID.
+func TestStudyKeysSeparatePatients(t *testing.T) {
+	db, _ := openTest(t, Options{})
+	for i, p := range []string{"P1", "P1", "P2"} {
+		mustPut(t, db, inst(p, "S", "S.1", fmt.Sprintf("S.1.%d", i), i))
+		mustPut(t, db, inst(p, "", "X.1", fmt.Sprintf("X.1.%d", i), 10+i))
+	}
+	for _, c := range []struct {
+		key  StudyKey
+		want int
+	}{{StudyKey{"P1", "S"}, 2}, {StudyKey{"P2", "S"}, 1}, {StudyKey{"P1", NoStudyUID}, 2}, {StudyKey{"P2", NoStudyUID}, 1}} {
+		se, err := db.Series(ctx, c.key)
+		if err != nil || len(se) != 1 || se[0].InstanceCount != c.want || se[0].Key() != (SeriesKey{c.key.PatientID, c.key.StudyInstanceUID, se[0].SeriesInstanceUID}) {
+			t.Fatalf("Series(%v) = %+v, %v", c.key, se, err)
+		}
+		ins, err := db.Instances(ctx, se[0].Key())
+		if err != nil || len(ins) != c.want {
+			t.Fatalf("Instances(%v) = %d rows, %v", se[0].Key(), len(ins), err)
+		}
+		for _, in := range ins {
+			if in.PatientID != c.key.PatientID {
+				t.Errorf("Instances(%v) lists %s of patient %s", se[0].Key(), in.SOPInstanceUID, in.PatientID)
+			}
+		}
+	}
+	paths, err := db.DeleteStudy(ctx, StudyKey{"P2", "S"})
+	if want := []string{"P2/S/S.1/S.1.2.dcm"}; err != nil || !reflect.DeepEqual(paths, want) {
+		t.Errorf("DeleteStudy(P2, S) = %q, %v", paths, err)
+	}
+	paths, err = db.DeleteSeries(ctx, SeriesKey{"P1", NoStudyUID, "X.1"})
+	if err != nil || len(paths) != 2 {
+		t.Errorf("DeleteSeries(P1, no study, X.1) = %q, %v", paths, err)
+	}
+	// P1's study S and P2's UID-less study are still there.
+	if got := mustTotals(t, db); got != (Totals{2, 2, 2, 3, 1000 + 1001 + 1012}) {
+		t.Errorf("totals %+v", got)
+	}
+	if se, err := db.Series(ctx, StudyKey{"P1", "S"}); err != nil || len(se) != 1 || se[0].InstanceCount != 2 {
+		t.Errorf("P1's study S after deleting P2's: %+v, %v", se, err)
+	}
+	if se, err := db.Series(ctx, StudyKey{"P2", NoStudyUID}); err != nil || len(se) != 1 || se[0].InstanceCount != 1 {
+		t.Errorf("P2's UID-less study after deleting P1's: %+v, %v", se, err)
 	}
 	checkInvariants(t, db)
 }

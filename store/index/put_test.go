@@ -185,7 +185,7 @@ func TestReplaceMovesInstance(t *testing.T) {
 	mustPut(t, db, inst("P2", "Y", "Y.1", "a2", 2))
 	mustPut(t, db, inst("P2", "Y", "Y.1", "b1", 3))
 	want("all to Y", Totals{1, 1, 1, 3, 3006}, "")
-	if s, _ := db.Series(ctx, "Y"); len(s) != 1 || s[0].InstanceCount != 3 || s[0].SizeBytes != 3006 {
+	if s, _ := db.Series(ctx, StudyKey{"P2", "Y"}); len(s) != 1 || s[0].InstanceCount != 3 || s[0].SizeBytes != 3006 {
 		t.Errorf("series of Y %+v", s)
 	}
 }
@@ -203,7 +203,7 @@ func TestLevelAttributesMerge(t *testing.T) {
 	if len(rows) != 1 || rows[0].Description != "CT HEAD" || rows[0].PatientName != "Doe^John" || rows[0].AccessionNumber != "NEW-ACC" {
 		t.Fatalf("merged study %+v", rows)
 	}
-	s, _ := db.Series(ctx, "1")
+	s, _ := db.Series(ctx, StudyKey{"P", "1"})
 	if len(s) != 1 || s[0].Description != "AX" || s[0].SeriesNumber != 1 {
 		t.Errorf("merged series %+v", s)
 	}
@@ -212,7 +212,7 @@ func TestLevelAttributesMerge(t *testing.T) {
 	if got.StudyDescription != "" || got.AccessionNumber != "NEW-ACC" {
 		t.Errorf("instance row %+v", got)
 	}
-	ins, _ := db.Instances(ctx, "1.1")
+	ins, _ := db.Instances(ctx, SeriesKey{"P", "1", "1.1"})
 	if len(ins) != 2 || ins[0].SOPInstanceUID != "1.1.1" || ins[1].SOPInstanceUID != "1.1.2" {
 		t.Errorf("Instances %+v", ins)
 	}

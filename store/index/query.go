@@ -8,23 +8,47 @@ import (
 
 // Series is one row of a study's series list.
 type Series struct {
-	SeriesInstanceUID, StudyInstanceUID, Description, Modality, BodyPart string
-	SeriesNumber, InstanceCount                                          int
-	SizeBytes                                                            int64
-	LastReceived                                                         time.Time
+	SeriesInstanceUID, StudyInstanceUID, PatientID, Description, Modality, BodyPart string
+	SeriesNumber, InstanceCount                                                     int
+	SizeBytes                                                                       int64
+	LastReceived                                                                    time.Time
 }
 
-// Series lists the series of the study (of every study row with this UID),
-// by series number then UID.
-func (db *DB) Series(ctx context.Context, studyUID string) ([]Series, error) {
+// StudyKey names one study row. The index keys a study by its patient and
+// its Study Instance UID, so that a UID that arrived under two patient IDs
+// is two studies (docs/index-schema.md); the UID alone may name both.
+type StudyKey struct{ PatientID, StudyInstanceUID string }
+
+// SeriesKey names one series row: its study's key and its Series Instance UID.
+type SeriesKey struct{ PatientID, StudyInstanceUID, SeriesInstanceUID string }
+
+// Key returns the key of the study row s is.
+func (s Study) Key() StudyKey { return StudyKey{s.PatientID, s.StudyInstanceUID} }
+
+// Key returns the key of the series row s is.
+func (s Series) Key() SeriesKey {
+	return SeriesKey{s.PatientID, s.StudyInstanceUID, s.SeriesInstanceUID}
+}
+
+// studyKeyWhere and seriesKeyWhere match the study (alias st) and series
+// (alias s) rows of a key, given as patient ID, study UID (and series UID).
+const (
+	studyKeyWhere  = `st.patient_id = ? AND st.study_instance_uid = ?`
+	seriesKeyWhere = studyKeyWhere + ` AND s.series_instance_uid = ?`
+)
+
+// Series lists the series of the study row named by key, by series number
+// then UID.
+func (db *DB) Series(ctx context.Context, key StudyKey) ([]Series, error) {
 	r, err := db.reader()
 	if err != nil {
 		return nil, err
 	}
-	rows, err := r.QueryContext(ctx, `SELECT s.series_instance_uid, st.study_instance_uid, s.series_description,
+	studyUID := key.StudyInstanceUID
+	rows, err := r.QueryContext(ctx, `SELECT s.series_instance_uid, st.study_instance_uid, st.patient_id, s.series_description,
   s.modality, s.body_part, s.series_number, s.instance_count, s.size_bytes, s.last_received
 FROM studies st JOIN series s ON s.study_ref = st.id
-WHERE st.study_instance_uid = ? ORDER BY s.series_number, s.series_instance_uid, s.id`, studyUID)
+WHERE `+studyKeyWhere+` ORDER BY s.series_number, s.series_instance_uid, s.id`, key.PatientID, studyUID)
 	if err != nil {
 		return nil, fmt.Errorf("index: series of %s: %w", studyUID, err)
 	}
@@ -33,7 +57,7 @@ WHERE st.study_instance_uid = ? ORDER BY s.series_number, s.series_instance_uid,
 	for rows.Next() {
 		var s Series
 		var last string
-		if err := rows.Scan(&s.SeriesInstanceUID, &s.StudyInstanceUID, &s.Description, &s.Modality, &s.BodyPart,
+		if err := rows.Scan(&s.SeriesInstanceUID, &s.StudyInstanceUID, &s.PatientID, &s.Description, &s.Modality, &s.BodyPart,
 			&s.SeriesNumber, &s.InstanceCount, &s.SizeBytes, &last); err != nil {
 			return nil, fmt.Errorf("index: series of %s: %w", studyUID, err)
 		}
@@ -46,16 +70,17 @@ WHERE st.study_instance_uid = ? ORDER BY s.series_number, s.series_instance_uid,
 	return out, nil
 }
 
-// Instances lists the instances of the series (of every series row with this
-// UID), by instance number then SOP Instance UID.
-func (db *DB) Instances(ctx context.Context, seriesUID string) ([]Instance, error) {
+// Instances lists the instances of the series row named by key, by
+// instance number then SOP Instance UID.
+func (db *DB) Instances(ctx context.Context, key SeriesKey) ([]Instance, error) {
 	r, err := db.reader()
 	if err != nil {
 		return nil, err
 	}
+	seriesUID := key.SeriesInstanceUID
 	rows, err := r.QueryContext(ctx, `SELECT `+instanceColsQualified+`
-FROM series s JOIN instances i ON i.series_id = s.id
-WHERE s.series_instance_uid = ? ORDER BY i.instance_number, i.sop_instance_uid`, seriesUID)
+FROM studies st JOIN series s ON s.study_ref = st.id JOIN instances i ON i.series_id = s.id
+WHERE `+seriesKeyWhere+` ORDER BY i.instance_number, i.sop_instance_uid`, key.PatientID, key.StudyInstanceUID, seriesUID)
 	if err != nil {
 		return nil, fmt.Errorf("index: instances of %s: %w", seriesUID, err)
 	}

@@ -73,7 +73,7 @@ func TestOpenReadOnlyNeverWrites(t *testing.T) {
 	if err := ro.Delete(ctx, "1.1.1"); !errors.Is(err, ErrReadOnly) {
 		t.Errorf("Delete: %v, want ErrReadOnly", err)
 	}
-	if _, err := ro.DeleteStudy(ctx, "1"); !errors.Is(err, ErrReadOnly) {
+	if _, err := ro.DeleteStudy(ctx, StudyKey{"P", "1"}); !errors.Is(err, ErrReadOnly) {
 		t.Errorf("DeleteStudy: %v, want ErrReadOnly", err)
 	}
 	// Even SQL that bypasses the DB's methods cannot write on its pool.

@@ -88,12 +88,14 @@ func prepare(ctx context.Context, c *sql.Conn) (*stmts, error) {
 	// Deleting the study or series row cascades (foreign keys) to its series
 	// and instances; the triggers fix the counts of the parents and remove a
 	// patient (or study) left empty.
+	// Both take the key: patient ID, study UID (and series UID).
 	p(&s.studyPaths, `SELECT i.path FROM studies st JOIN series s ON s.study_ref = st.id
-      JOIN instances i ON i.series_id = s.id WHERE st.study_instance_uid = ? ORDER BY i.path`)
-	p(&s.deleteStudy, `DELETE FROM studies WHERE study_instance_uid = ?`)
-	p(&s.seriesPaths, `SELECT i.path FROM series s JOIN instances i ON i.series_id = s.id
-      WHERE s.series_instance_uid = ? ORDER BY i.path`)
-	p(&s.deleteSeries, `DELETE FROM series WHERE series_instance_uid = ?`)
+      JOIN instances i ON i.series_id = s.id WHERE `+studyKeyWhere+` ORDER BY i.path`)
+	p(&s.deleteStudy, `DELETE FROM studies WHERE id IN (SELECT st.id FROM studies st WHERE `+studyKeyWhere+`)`)
+	p(&s.seriesPaths, `SELECT i.path FROM studies st JOIN series s ON s.study_ref = st.id
+      JOIN instances i ON i.series_id = s.id WHERE `+seriesKeyWhere+` ORDER BY i.path`)
+	p(&s.deleteSeries, `DELETE FROM series WHERE id IN (SELECT s.id FROM studies st JOIN series s ON s.study_ref = st.id
+      WHERE `+seriesKeyWhere+`)`)
 
 	p(&s.insertOutbox, `INSERT INTO outbox (id, stream, msg_key, headers, value, sop_instance_uid, created_at) VALUES (?,?,?,?,?,?,?)`)
 	p(&s.deleteOutbox, `DELETE FROM outbox WHERE id = ?`)

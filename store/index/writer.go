@@ -36,7 +36,7 @@ type request struct {
 	ctx  context.Context
 	kind reqKind
 	in   Instance // kindPut; the previous row for kindRestore
-	uids []string // kindDelete, kindForget; one study or series UID for the others
+	uids []string // kindDelete, kindForget; the key (StudyKey, SeriesKey fields in order) for the others
 	ids  []int64  // kindDeleteOutbox
 	msg  OutboxMessage
 	// outcome is the Put that kindRestore takes back.
@@ -292,10 +292,10 @@ func (w *writer) applyKind(r *request) result {
 	case kindDelete:
 		return result{err: w.deleteInstances(r.uids)}
 	case kindDeleteStudy:
-		paths, err := w.deleteLevel(w.st.studyPaths, w.st.deleteStudy, r.uids[0])
+		paths, err := w.deleteLevel(w.st.studyPaths, w.st.deleteStudy, r.uids)
 		return result{paths: paths, err: err}
 	case kindDeleteSeries:
-		paths, err := w.deleteLevel(w.st.seriesPaths, w.st.deleteSeries, r.uids[0])
+		paths, err := w.deleteLevel(w.st.seriesPaths, w.st.deleteSeries, r.uids)
 		return result{paths: paths, err: err}
 	}
 	return result{err: fmt.Errorf("index: unknown request kind %d", r.kind)}

@@ -149,7 +149,7 @@ func TestReadsDoNotWaitForTheWriter(t *testing.T) {
 	if tot, err := db.Totals(rctx); err != nil || tot.Instances != 8 {
 		t.Errorf("Totals during a write: %+v %v", tot, err)
 	}
-	if s, err := db.Series(rctx, "A"); err != nil || len(s) != 2 {
+	if s, err := db.Series(rctx, StudyKey{"P1", "A"}); err != nil || len(s) != 2 {
 		t.Errorf("Series during a write: %v %v", s, err)
 	}
 	if sqlite3, err := exec.LookPath("sqlite3"); err == nil {
