@@ -144,7 +144,9 @@ func (a *association) admit(rq *pdu.AssociateRQ, over bool) *rejection {
 }
 
 func (a *association) reject(rej *rejection) {
-	a.log.Warn("association rejected", "reason", rej.reason, "result", rej.rj.Result, "source", rej.rj.Source, "rj_reason", rej.rj.Reason)
+	if a.srv.rejects.admit(rej.reason, a.info.RemoteAddr) {
+		a.log.Warn("association rejected", "reason", rej.reason, "result", rej.rj.Result, "source", rej.rj.Source, "rj_reason", rej.rj.Reason)
+	}
 	a.emit(Event{Kind: AssociationRejected, Association: a.info, Reason: rej.reason})
 	if err := a.send(&rej.rj); err != nil {
 		return

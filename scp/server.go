@@ -22,6 +22,8 @@ type Server struct {
 	// cfg is the configuration new associations get (Reconfigure swaps it).
 	cfg atomic.Pointer[Config]
 	log *slog.Logger
+	// rejects throttles the log lines of rejected associations (logthrottle.go).
+	rejects *logThrottle
 
 	nextID  atomic.Uint64
 	active  atomic.Int64 // associations counted against MaxAssociations
@@ -44,6 +46,7 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		log:       c.Logger,
+		rejects:   newLogThrottle(c.Logger, rejectLogPeriod),
 		listeners: make(map[net.Listener]struct{}),
 		assocs:    make(map[*association]struct{}),
 		ready:     make(chan struct{}),
