@@ -22,6 +22,9 @@ import (
 	fyneapp "fyne.io/fyne/v2/app"
 
 	"github.com/dicominbox/dicominbox/app"
+	// Before Fyne reads the locale: no "Error parsing user locale C" under
+	// LANG=C.UTF-8 (see the package).
+	_ "github.com/dicominbox/dicominbox/app/clocale"
 	"github.com/dicominbox/dicominbox/assets"
 	"github.com/dicominbox/dicominbox/store/index"
 	"github.com/dicominbox/dicominbox/ui"

@@ -116,3 +116,27 @@ func TestServeEchoAndSIGTERM(t *testing.T) {
 		t.Error("still answering after SIGTERM")
 	}
 }
+
+// Under LANG=C.UTF-8 no command prints Fyne's "Error parsing user locale C"
+// (app/clocale runs before Fyne reads the locale).
+func TestNoLocaleErrorUnderCUTF8(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := command(ctx, "serve", "--help")
+	var env []string
+	for _, kv := range cmd.Env {
+		switch strings.SplitN(kv, "=", 2)[0] {
+		case "LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES":
+		default:
+			env = append(env, kv)
+		}
+	}
+	cmd.Env = append(env, "LANG=C.UTF-8")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Usage: dicominbox serve") {
+		t.Fatalf("serve --help: %v\n%s", err, out)
+	}
+	if strings.Contains(string(out), "locale") {
+		t.Errorf("output mentions the locale:\n%s", out)
+	}
+}
