@@ -84,6 +84,7 @@ func (s *Store) Index() *index.DB { return s.idx }
 // Close closes the index. Ingest must not be called afterwards.
 func (s *Store) Close() error {
 	s.stopSpares()
+	s.stopDropper()
 	jerr := s.jr.close()
 	if jerr != nil {
 		s.log.Error("store: journal checkpoint at close failed; the next start restores from it", "err", jerr)

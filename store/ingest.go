@@ -187,6 +187,9 @@ func (s *Store) Ingest(ctx context.Context, in Instance, data io.Reader) (Stored
 		queuePut()
 		if errors.Is(serr, errJournalSkip) {
 			serr = s.do("sync", t.f.Sync)
+			if serr == nil && s.dropBehind() {
+				dropPages(t.f, 0, 0) // all on disk now
+			}
 		}
 	}
 	queuePut()
@@ -277,6 +280,9 @@ func (s *Store) placeFirst(id string, put *index.PendingPut, ent *jentry, t *tem
 		return Stored{Path: out.Previous.Path, Size: out.Previous.SizeBytes, DataSetSize: n, Header: hdr, Warning: warning, Duplicate: DuplicateKept}, nil
 	}
 	ent.done()
+	if ent != nil && metaLen+n >= earlyWritebackMin {
+		s.dropLater(abs) // its writeback started above
+	}
 	return s.stored(id, out, rel, hdr, in, warning, metaLen, n, false, start), nil
 }
 
@@ -374,6 +380,9 @@ func (s *Store) stored(id string, out index.Outcome, rel string, hdr Header, in 
 // bytes read from r and either a read error (from r or ctx) or a write error.
 func (s *Store) copyIn(ctx context.Context, f *os.File, buf []byte, fill int, r io.Reader) (n int64, rerr, werr error) {
 	var written, wbFrom int64
+	// dropFrom is where the pages not yet dropped start (drop-behind, see
+	// dropbehind.go); the first buffer's worth stays for the header scan.
+	dropFrom := int64(len(buf))
 	for {
 		if err := ctx.Err(); err != nil {
 			return n, err, nil
@@ -397,6 +406,12 @@ func (s *Store) copyIn(ctx context.Context, f *os.File, buf []byte, fill int, r 
 				// journal may still take is not written twice: its fsync is
 				// the journal's.
 				startWriteback(f, wbFrom, written+int64(fill)-wbFrom)
+				// The previous chunk's writeback started one chunk ago:
+				// its pages are clean by now, or are skipped.
+				if s.dropBehind() && wbFrom > dropFrom {
+					dropPages(f, dropFrom, wbFrom-dropFrom)
+					dropFrom = wbFrom
+				}
 				wbFrom = written + int64(fill)
 			}
 			written += int64(fill)

@@ -63,6 +63,10 @@ type Options struct {
 	// OutboxReady is called (it must not block) when outbox events become
 	// readable, to wake the relay that publishes them.
 	OutboxReady func()
+	// KeepPageCache keeps the pages of stored files in the page cache. By
+	// default (with Sync) a stored file's clean pages are dropped once its
+	// data is on disk (dropbehind.go).
+	KeepPageCache bool
 }
 
 // DefaultOptions returns the options for production use: Sync on, default
@@ -85,6 +89,7 @@ type Store struct {
 	dsync    *dirSyncer
 	idx      *index.DB
 	spares   *spareFiles // nil unless Options.SpareTempFiles > 0
+	drops    *dropper    // nil unless dropBehind()
 	jr       *journal    // nil when the journal is off
 	bufs     sync.Pool   // *[]byte of copyBufSize
 	sopLocks keyLocks    // one Ingest at a time per SOP Instance UID
@@ -179,6 +184,9 @@ func Open(root string, opt Options) (*Store, error) {
 	}
 	if opt.SpareTempFiles > 0 {
 		s.startSpares(opt.SpareTempFiles)
+	}
+	if s.dropBehind() {
+		s.startDropper()
 	}
 	return s, nil
 }

@@ -11,3 +11,10 @@ import (
 func startWriteback(f *os.File, off, n int64) {
 	_ = syscall.SyncFileRange(int(f.Fd()), off, n, 0x2 /* SYNC_FILE_RANGE_WRITE */)
 }
+
+// dropPages asks the kernel to drop the clean cached pages of [off, off+n)
+// of f (n == 0: to the end of the file); dirty pages and pages under
+// writeback stay. It is only advice: errors are ignored.
+func dropPages(f *os.File, off, n int64) {
+	_, _, _ = syscall.Syscall6(syscall.SYS_FADVISE64, f.Fd(), uintptr(off), uintptr(n), 4 /* POSIX_FADV_DONTNEED */, 0, 0)
+}
