@@ -40,13 +40,15 @@ func residentFraction(t *testing.T, path string) float64 {
 	return float64(n) / float64(len(vec))
 }
 
-// With Sync on, a stored file leaves the page cache once it is on disk: at
-// once for a file fsynced on its own (above the journal's limit), shortly
-// after for a journaled one from 256 KiB up; with KeepPageCache both stay.
+// A stored file leaves the page cache once it is on disk: at once for a
+// file fsynced on its own (above the journal's limit), shortly after for a
+// journaled one from 256 KiB up, and without Sync once the writeback the
+// store starts is done; with KeepPageCache they stay.
 func TestDropBehind(t *testing.T) {
-	for _, keep := range []bool{false, true} {
+	for _, mode := range []struct{ sync, keep bool }{{true, false}, {false, false}, {true, true}} {
+		keep := mode.keep
 		opt := DefaultOptions()
-		opt.KeepPageCache = keep
+		opt.Sync, opt.KeepPageCache = mode.sync, mode.keep
 		s := openTestOpt(t, opt)
 		for _, c := range []struct {
 			uid  string
@@ -61,7 +63,7 @@ func TestDropBehind(t *testing.T) {
 					got = residentFraction(t, path)
 				}
 				if got > 0.1 {
-					t.Errorf("%d KiB: %.0f %% of its pages still cached", c.size>>10, 100*got)
+					t.Errorf("sync %v, %d KiB: %.0f %% of its pages still cached", opt.Sync, c.size>>10, 100*got)
 				}
 				continue
 			}

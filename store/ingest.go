@@ -193,6 +193,9 @@ func (s *Store) Ingest(ctx context.Context, in Instance, data io.Reader) (Stored
 		}
 	}
 	queuePut()
+	if !s.opt.Sync && s.dropBehind() && metaLen+n >= earlyWritebackMin {
+		startWriteback(t.f, 0, metaLen+n) // for the drop (dropLater)
+	}
 	if serr == nil && free {
 		return s.placeFirst(id, put, ent, t, abs, rel, comps, hdr, in, warning, metaLen, n, start)
 	}
@@ -280,7 +283,7 @@ func (s *Store) placeFirst(id string, put *index.PendingPut, ent *jentry, t *tem
 		return Stored{Path: out.Previous.Path, Size: out.Previous.SizeBytes, DataSetSize: n, Header: hdr, Warning: warning, Duplicate: DuplicateKept}, nil
 	}
 	ent.done()
-	if ent != nil && metaLen+n >= earlyWritebackMin {
+	if metaLen+n >= earlyWritebackMin && (ent != nil || !s.opt.Sync) {
 		s.dropLater(abs) // its writeback started above
 	}
 	return s.stored(id, out, rel, hdr, in, warning, metaLen, n, false, start), nil
@@ -400,7 +403,7 @@ func (s *Store) copyIn(ctx context.Context, f *os.File, buf []byte, fill int, r 
 			if werr := s.do("write", func() error { _, e := f.Write(buf[:fill]); return e }); werr != nil {
 				return n, nil, werr
 			}
-			if s.opt.Sync && fill == len(buf) && written+int64(fill) > s.jr.limit() {
+			if (s.opt.Sync || s.dropBehind()) && fill == len(buf) && written+int64(fill) > s.jr.limit() {
 				// Start writing to disk now, while the next chunk arrives,
 				// so that the final fsync has little left to do. A file the
 				// journal may still take is not written twice: its fsync is
