@@ -17,14 +17,16 @@ import (
 // received reads it from disk. Options.KeepPageCache turns it off.
 //
 // Only pages that are clean are dropped (posix_fadvise POSIX_FADV_DONTNEED
-// skips dirty pages and pages under writeback), so the drop never waits for
-// the disk and never loses data; what is still dirty stays cached until the
-// kernel writes it back. Small journaled files, whose tree copy is written
-// back only by the journal's checkpoint, are left alone.
+// skips dirty pages and pages under writeback; it starts the writeback of
+// dirty ones without waiting for it), so the drop does not wait for the
+// disk and never loses data; what is still dirty stays cached until the
+// kernel writes it back. Files under 256 KiB (earlyWritebackMin), whose tree
+// copy is written back only by the journal's checkpoint, are left alone.
 
-// dropDelay is how long after a journaled file is in the tree its pages are
-// dropped: the writeback started when its record became durable
-// (startJournaledWriteback) has finished by then.
+// dropDelay is how long after a journaled file (or, without Sync, any file
+// from 256 KiB up) is in the tree its pages are dropped: the writeback
+// started when its record became durable (startJournaledWriteback), or at
+// the end of Ingest without Sync, has finished by then.
 const dropDelay = 200 * time.Millisecond
 
 // dropQueueLen bounds the journaled files waiting for their drop; past it
