@@ -86,7 +86,8 @@ func BenchmarkIngestParallel(b *testing.B) {
 // placed by Ingest's own place: close, rename into the same
 // patient/study/series folder and, for a file not in the journal, an fsync
 // of that folder through the same coalescer (no fsync at all when s does
-// not sync). What it leaves out is exactly the work the index adds: the CRC of the data set,
+// not sync), and its pages dropped as Ingest drops them (dropbehind.go).
+// What it leaves out is exactly the work the index adds: the CRC of the data set,
 // reading the header back, the stat calls and the SQLite transaction (and
 // its outbox event, if any).
 func floorStore(s *Store, ds []byte, in Instance) error {
@@ -120,10 +121,16 @@ func floorStore(s *Store, ds []byte, in Instance) error {
 		err = nil
 		if s.opt.Sync {
 			err = t.f.Sync()
+			if err == nil && s.dropBehind() {
+				dropPages(t.f, 0, 0) // as Ingest
+			}
 		}
 	}
 	if err != nil {
 		return err
+	}
+	if !s.opt.Sync && s.dropBehind() && size >= earlyWritebackMin {
+		startWriteback(t.f, 0, size) // as Ingest, for the drop
 	}
 	defer ent.withdraw()                  // unless done below, as in placeFirst
 	startJournaledWriteback(t, ent, size) // as placeFirst
@@ -133,6 +140,9 @@ func floorStore(s *Store, ds []byte, in Instance) error {
 		return err
 	}
 	ent.done()
+	if size >= earlyWritebackMin && (ent != nil || !s.opt.Sync) {
+		s.dropLater(abs) // as placeFirst
+	}
 	return nil
 }
 
