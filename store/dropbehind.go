@@ -2,6 +2,7 @@ package store
 
 import (
 	"os"
+	"sync"
 	"time"
 )
 
@@ -36,9 +37,10 @@ const dropQueueLen = 4096
 // dropper drops the page cache of journaled files dropDelay after they were
 // stored, on its own goroutine.
 type dropper struct {
-	queue chan pendingDrop
-	stop  chan struct{}
-	done  chan struct{}
+	queue    chan pendingDrop
+	stop     chan struct{}
+	done     chan struct{}
+	stopOnce sync.Once
 }
 
 type pendingDrop struct {
@@ -81,14 +83,15 @@ func (s *Store) startDropper() {
 	}()
 }
 
-// stopDropper ends the goroutine; the files still queued keep their pages.
+// stopDropper ends the goroutine (once; Close may be called again); the
+// files still queued keep their pages. s.drops stays set: a late dropLater
+// only fills the queue nobody reads.
 func (s *Store) stopDropper() {
 	if s.drops == nil {
 		return
 	}
-	close(s.drops.stop)
+	s.drops.stopOnce.Do(func() { close(s.drops.stop) })
 	<-s.drops.done
-	s.drops = nil
 }
 
 // dropLater queues the file at abs (stored now) for its drop.
