@@ -19,10 +19,12 @@ import (
 //
 // Only pages that are clean are dropped (posix_fadvise POSIX_FADV_DONTNEED
 // skips dirty pages and pages under writeback; it starts the writeback of
-// dirty ones without waiting for it), so the drop does not wait for the
-// disk and never loses data; what is still dirty stays cached until the
-// kernel writes it back. Files under 256 KiB (earlyWritebackMin), whose tree
-// copy is written back only by the journal's checkpoint, are left alone.
+// dirty ones without waiting for it), so no data is ever lost. The drops on
+// an instance's own path (chunks while it arrives, the file after its
+// fsync) never wait for the disk; the background goroutine waits for a
+// file's writeback before its drop. Files under 256 KiB (earlyWritebackMin),
+// whose tree copy is written back only by the journal's checkpoint, are
+// left alone.
 
 // dropDelay is how long after a journaled file (or, without Sync, any file
 // from 256 KiB up) is in the tree its pages are dropped: the writeback
@@ -76,6 +78,10 @@ func (s *Store) startDropper() {
 				}
 			}
 			if f, err := os.Open(p.path); err == nil {
+				// Its writeback started at most dropDelay ago; on a busy
+				// disk it may still run: wait for it here, off every
+				// instance's path, so that every page is clean.
+				awaitWriteback(f)
 				dropPages(f, 0, 0)
 				f.Close()
 			}

@@ -12,6 +12,14 @@ func startWriteback(f *os.File, off, n int64) {
 	_ = syscall.SyncFileRange(int(f.Fd()), off, n, 0x2 /* SYNC_FILE_RANGE_WRITE */)
 }
 
+// awaitWriteback writes out what of f is still dirty and waits until f's
+// pages are written (sync_file_range WAIT_BEFORE|WRITE|WAIT_AFTER): no
+// flush of the disk's cache, no metadata; only so that dropPages finds
+// them clean. Errors are left to whoever makes f durable.
+func awaitWriteback(f *os.File) {
+	_ = syscall.SyncFileRange(int(f.Fd()), 0, 0, 0x1|0x2|0x4)
+}
+
 // dropPages asks the kernel to drop the clean cached pages of [off, off+n)
 // of f (n == 0: to the end of the file); dirty pages and pages under
 // writeback stay. It is only advice: errors are ignored.
