@@ -349,7 +349,7 @@ report() {
 }
 
 main() {
-    local cs recv rep i list
+    local cs recv rep i k list
     [[ ${1:-} == -h || ${1:-} == --help ]] && { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
     for cs in $CASES; do case_spec "$cs" >/dev/null; done
     for recv in $RECEIVERS; do receiver_label "$recv" >/dev/null; done
@@ -362,8 +362,13 @@ main() {
     read -r -a list <<<"$RECEIVERS"
     for cs in $CASES; do
         for (( rep = 1; rep <= REPS; rep++ )); do
-            for (( i = 0; i < ${#list[@]}; i++ )); do      # receiver order rotates per repetition
-                run_one "$cs" "${list[(i + rep - 1) % ${#list[@]}]}" "$rep"
+            # The receiver order rotates per repetition and runs backwards in every second
+            # one: rotation alone puts each receiver right after the same one every time
+            # (and a receiver's speed depends on what ran before it, see docs/benchmarks.md).
+            for (( i = 0; i < ${#list[@]}; i++ )); do
+                k=$i
+                (( rep % 2 == 0 )) && k=$(( ${#list[@]} - 1 - i ))
+                run_one "$cs" "${list[(k + rep - 1) % ${#list[@]}]}" "$rep"
             done
         done
     done
