@@ -67,7 +67,7 @@ func TestIndexHoldsExpectedValues(t *testing.T) {
 			t.Errorf("%s: no row", e.File)
 			continue
 		}
-		ts := e.TransferSyntaxUID
+		ts := str(e.TransferSyntaxUID)
 		if ts == "" {
 			ts = implicitVRLittleEndian // 16: bare data set, sent as implicit VR LE
 		}

@@ -1,10 +1,8 @@
 package store
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path"
@@ -13,10 +11,12 @@ import (
 	"testing"
 
 	"github.com/suyashkumar/dicom/pkg/tag"
+
+	"github.com/dicominbox/dicominbox/app/apptest"
 )
 
-// corpusDir is the shared test corpus; DICOMINBOX_CORPUS (set by the
-// Makefile) overrides the path beside the checkout.
+// corpusDir is the shared test corpus, as apptest.CorpusDir finds it, for
+// the fuzz seeds (which do without it).
 var corpusDir = func() string {
 	if d := os.Getenv("DICOMINBOX_CORPUS"); d != "" {
 		return d
@@ -25,20 +25,8 @@ var corpusDir = func() string {
 }()
 
 // expected is one line of corpus/expected.jsonl (values as pydicom decodes
-// them; null for absent elements).
-type expected struct {
-	File              string  `json:"file"`
-	SOPInstanceUID    string  `json:"sop_instance_uid"`
-	SOPClassUID       string  `json:"sop_class_uid"`
-	StudyInstanceUID  *string `json:"study_instance_uid"`
-	SeriesInstanceUID *string `json:"series_instance_uid"`
-	PatientID         *string `json:"patient_id"`
-	PatientName       *string `json:"patient_name"`
-	StudyDate         *string `json:"study_date"`
-	Modality          *string `json:"modality"`
-	CharSet           *string `json:"specific_character_set"`
-	TransferSyntaxUID string  `json:"transfer_syntax_uid"`
-}
+// them; nil for absent elements).
+type expected = apptest.ExpectedRow
 
 func str(p *string) string {
 	if p == nil {
@@ -47,24 +35,13 @@ func str(p *string) string {
 	return *p
 }
 
+// loadExpected returns the expected.jsonl row of every corpus file, in the
+// manifest's order (apptest.LoadCorpus checks the two files agree).
 func loadExpected(t *testing.T) []expected {
 	t.Helper()
-	f, err := os.Open(filepath.Join(corpusDir, "expected.jsonl"))
-	if err != nil {
-		t.Fatalf("corpus not available (set DICOMINBOX_CORPUS; `make test` does): %v", err)
-	}
-	defer f.Close()
 	var out []expected
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var e expected
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, e)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
+	for _, f := range apptest.LoadCorpus(t) {
+		out = append(out, f.Expected)
 	}
 	return out
 }
@@ -84,11 +61,12 @@ func TestCorpus(t *testing.T) {
 				t.Fatal(err)
 			}
 			ds, ts := splitPart10(t, raw)
-			if e.TransferSyntaxUID == "" { // 16_rtstruct_no_meta.dcm: bare data set
-				e.TransferSyntaxUID = implicitVRLittleEndian
+			wantTS := str(e.TransferSyntaxUID)
+			if wantTS == "" { // 16_rtstruct_no_meta.dcm: bare data set
+				wantTS = implicitVRLittleEndian
 			}
-			if ts != e.TransferSyntaxUID {
-				t.Fatalf("transfer syntax %q, expected.jsonl says %q", ts, e.TransferSyntaxUID)
+			if ts != wantTS {
+				t.Fatalf("transfer syntax %q, expected.jsonl says %q", ts, wantTS)
 			}
 			in := Instance{SOPClassUID: e.SOPClassUID, SOPInstanceUID: e.SOPInstanceUID, TransferSyntaxUID: ts,
 				CallingAE: "STORESCU", CalledAE: "INBOX", RemoteAddr: "127.0.0.1:40000"}
@@ -137,7 +115,7 @@ func TestCorpus(t *testing.T) {
 			for tg, want := range map[tag.Tag]string{
 				tag.MediaStorageSOPClassUID:         e.SOPClassUID,
 				tag.MediaStorageSOPInstanceUID:      e.SOPInstanceUID,
-				tag.TransferSyntaxUID:               e.TransferSyntaxUID,
+				tag.TransferSyntaxUID:               wantTS,
 				tag.ImplementationClassUID:          DefaultImplementationClassUID,
 				tag.ImplementationVersionName:       DefaultImplementationVersionName,
 				tag.SourceApplicationEntityTitle:    "STORESCU",

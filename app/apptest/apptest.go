@@ -134,6 +134,7 @@ type ExpectedRow struct {
 	PatientName       *string `json:"patient_name"`
 	StudyDate         *string `json:"study_date"`
 	Modality          *string `json:"modality"`
+	CharSet           *string `json:"specific_character_set"`
 	TransferSyntaxUID *string `json:"transfer_syntax_uid"` // null for the file without meta group
 }
 
