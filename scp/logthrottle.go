@@ -69,14 +69,33 @@ func (t *logThrottle) setPeriod(d time.Duration) {
 	t.mu.Unlock()
 }
 
+// flush closes every open period now and logs what each held back (at
+// Shutdown and Close, so that a summary is not lost with the process). A
+// period's timer that fires later finds nothing to report.
+func (t *logThrottle) flush() {
+	t.mu.Lock()
+	held := t.held
+	t.held = make(map[throttleKey]int)
+	period := t.period
+	t.mu.Unlock()
+	for k, n := range held {
+		t.report(k, n, period)
+	}
+}
+
+// report logs the n lines of kind k held back within period, if any.
+func (t *logThrottle) report(k throttleKey, n int, period time.Duration) {
+	if n > 0 {
+		t.log.Warn("more associations rejected for the same reason", "count", n, "reason", k.reason,
+			"peer_host", k.host, "within", period)
+	}
+}
+
 // end closes the period of kind k and logs how many lines it held back.
 func (t *logThrottle) end(k throttleKey, period time.Duration) {
 	t.mu.Lock()
 	n := t.held[k]
 	delete(t.held, k)
 	t.mu.Unlock()
-	if n > 0 {
-		t.log.Warn("more associations rejected for the same reason", "count", n, "reason", k.reason,
-			"peer_host", k.host, "within", period)
-	}
+	t.report(k, n, period)
 }

@@ -87,3 +87,37 @@ func TestRejectionLogThrottled(t *testing.T) {
 		t.Errorf("%d full rejection lines after the period, want 3", n)
 	}
 }
+
+// Shutdown logs the summaries of periods still open, so that they are not
+// lost when the process exits within the minute.
+func TestRejectionLogFlushedAtShutdown(t *testing.T) {
+	var out lockedBuffer
+	cfg := Config{AllowedCallingAEs: []string{"MODALITY1"}, Logger: slog.New(slog.NewTextHandler(&out, nil)),
+		Handler: &memHandler{}}
+	srv, err := NewServer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe("127.0.0.1:0") }()
+	<-srv.Ready()
+	for range 3 {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err := Dial(ctx, srv.Addr().String(), DialConfig{CallingAE: "INTRUDER", CalledAE: "INBOX", Contexts: []ProposedContext{
+			{AbstractSyntax: uid.Verification, TransferSyntaxes: []string{uid.ImplicitVRLittleEndian}}}})
+		cancel()
+		var rej *RejectedError
+		if !errors.As(err, &rej) {
+			t.Fatalf("got %v, want a rejection", err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	<-errc
+	if log := out.String(); !strings.Contains(log, "more associations rejected") || !strings.Contains(log, "count=2") {
+		t.Errorf("no summary of the 2 held-back rejections at shutdown:\n%s", log)
+	}
+}

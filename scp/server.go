@@ -177,6 +177,7 @@ func (s *Server) untrack(a *association) {
 // are not interrupted until then.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.closeListeners()
+	defer s.rejects.flush()
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
 	select {
@@ -193,6 +194,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // waits for their goroutines to finish.
 func (s *Server) Close() error {
 	s.closeListeners()
+	defer s.rejects.flush()
 	s.abortAll("receiver closed")
 	s.wg.Wait()
 	return nil
