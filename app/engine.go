@@ -76,6 +76,13 @@ func NewEngine(cfg Config, log *slog.Logger) *Engine {
 // Events returns the hub that fans out the engine's events.
 func (e *Engine) Events() *Hub { return e.hub }
 
+// StudyProgress returns the engine's own view of a study it follows (the
+// one that decides when a study is complete), for a window that may have
+// missed events.
+func (e *Engine) StudyProgress(studyUID string) (StudyProgress, bool) {
+	return e.studies.Get(studyUID, time.Now())
+}
+
 // Config returns the current configuration.
 func (e *Engine) Config() Config {
 	e.mu.Lock()

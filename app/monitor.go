@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"time"
+
+	"github.com/dicominbox/dicominbox/scp"
 )
 
 // ActivityLogSize is how many entries the activity log keeps.
@@ -52,6 +54,23 @@ func (m *Monitor) Apply(ev Event) {
 	m.Assocs.Apply(ev)
 	m.Studies.Apply(ev)
 	m.Log.Apply(ev)
+}
+
+// CatchUp completes the studies this Monitor still shows as receiving that
+// engineProgress (Engine.StudyProgress) says are complete, and returns
+// them. The window calls it after the hub dropped events for it: a dropped
+// StudyCompleted would otherwise leave its study "receiving" for good.
+func (m *Monitor) CatchUp(engineProgress func(studyUID string) (StudyProgress, bool)) []StudyProgress {
+	var done []StudyProgress
+	for _, uid := range m.Studies.receivingUIDs() {
+		p, ok := engineProgress(uid)
+		if !ok || p.State != StudyStateComplete {
+			continue
+		}
+		m.Apply(Event{Event: scp.Event{Kind: StudyCompleted, Time: p.CompletedAt}, Completed: &p})
+		done = append(done, p)
+	}
+	return done
 }
 
 // Tick forgets the complete studies older than the association history.

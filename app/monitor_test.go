@@ -224,3 +224,38 @@ func TestMonitorFollowsEngineCompletion(t *testing.T) {
 		t.Error("complete study kept past the history")
 	}
 }
+
+// TestMonitorCatchUp: after the hub dropped events, the window asks the
+// engine's tracker; a study the engine completed unseen turns complete (with
+// the engine's counts), one still receiving there stays receiving.
+func TestMonitorCatchUp(t *testing.T) {
+	m := NewMonitor(DefaultConfig())
+	engine := NewStudyTracker(time.Second, time.Hour)
+	for _, ev := range []Event{assocEv(scp.AssociationAccepted, 1, 0), storedEv(1, 0, "S", "A", 10),
+		storedEv(1, 0, "U", "A", 10), assocEv(scp.AssociationAccepted, 2, 0), storedEv(2, 0, "V", "A", 10)} {
+		m.Apply(ev)
+		engine.Apply(ev)
+	}
+	engine.Apply(storedEv(1, 0, "S", "B", 10)) // the monitor missed it
+	engine.Apply(assocEv(scp.AssociationReleased, 1, time.Second))
+	if done := engine.Tick(t0.Add(3 * time.Second)); len(done) != 2 { // S and U; V's association runs
+		t.Fatalf("engine completed %+v", done)
+	}
+	// The StudyCompleted events never reached the monitor.
+	got := m.CatchUp(func(uid string) (StudyProgress, bool) { return engine.Get(uid, t0.Add(3*time.Second)) })
+	if len(got) != 2 {
+		t.Fatalf("CatchUp completed %d studies, want 2 (S and U): %+v", len(got), got)
+	}
+	if p, _ := m.Studies.Get("S", t0.Add(3*time.Second)); p.State != StudyStateComplete || p.Instances != 2 || p.Series != 2 {
+		t.Errorf("S after CatchUp: %+v", p)
+	}
+	if p, _ := m.Studies.Get("V", t0.Add(3*time.Second)); p.State != StudyStateReceiving {
+		t.Errorf("V (its association still runs) after CatchUp: %+v", p)
+	}
+	if n := m.Studies.Receiving(); n != 1 {
+		t.Errorf("%d studies receiving after CatchUp, want 1", n)
+	}
+	if got := m.CatchUp(func(uid string) (StudyProgress, bool) { return engine.Get(uid, t0.Add(3*time.Second)) }); len(got) != 0 {
+		t.Errorf("a second CatchUp completed %+v again", got)
+	}
+}

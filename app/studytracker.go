@@ -266,6 +266,19 @@ func (t *StudyTracker) All(now time.Time) []StudyProgress {
 	return out
 }
 
+// receivingUIDs returns the Study Instance UIDs of the studies still receiving.
+func (t *StudyTracker) receivingUIDs() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []string
+	for uid, s := range t.studies {
+		if s.p.State == StudyStateReceiving {
+			out = append(out, uid)
+		}
+	}
+	return out
+}
+
 // Receiving returns the number of studies still receiving.
 func (t *StudyTracker) Receiving() int {
 	t.mu.Lock()

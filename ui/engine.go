@@ -21,6 +21,9 @@ type Engine interface {
 	Config() app.Config
 	Apply(ctx context.Context, cfg app.Config) error
 	Events() *app.Hub
+	// StudyProgress is the engine's view of a study, for catching up after
+	// the hub dropped events for the window.
+	StudyProgress(studyUID string) (app.StudyProgress, bool)
 	Kafka() app.KafkaState
 	ActiveAssociations() int
 	StorageDir() string

@@ -31,6 +31,8 @@ type catalogStub struct {
 	active  int
 	queries int
 	stats   app.Stats
+	// progress is what StudyProgress answers (the engine's study tracker).
+	progress map[string]app.StudyProgress
 }
 
 func newCatalogStub() *catalogStub {
@@ -56,6 +58,12 @@ func (c *catalogStub) Apply(_ context.Context, cfg app.Config) error {
 }
 
 func (c *catalogStub) Events() *app.Hub { return c.hub }
+func (c *catalogStub) StudyProgress(uid string) (app.StudyProgress, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p, ok := c.progress[uid]
+	return p, ok
+}
 func (c *catalogStub) Kafka() app.KafkaState {
 	return app.KafkaState{Enabled: c.Config().Kafka.Enabled}
 }

@@ -16,11 +16,14 @@ const pumpBuffer = 4096
 // runPump is the window's one event pump: it feeds every hub event to the
 // models at once, and at most every refreshEvery hands one coalesced
 // refresh to the UI goroutine. Studies complete when the engine says so (a
-// StudyCompleted event); the ticks only forget old ones. It returns when
+// StudyCompleted event, or its tracker when the hub dropped events for the
+// window: catchUp); the ticks only forget old ones. It returns when
 // done closes.
 func (w *mainWindow) runPump(done <-chan struct{}) {
-	events, unsub := w.engine.Events().Subscribe(pumpBuffer)
+	hub := w.engine.Events()
+	events, unsub := hub.Subscribe(pumpBuffer)
 	defer unsub()
+	dropped := hub.Dropped()
 	t := time.NewTicker(refreshEvery)
 	defer t.Stop()
 	var u liveUpdate
@@ -39,6 +42,10 @@ func (w *mainWindow) runPump(done <-chan struct{}) {
 			dirty = true
 		case <-t.C:
 			now := w.opts.now()
+			if c := w.catchUp(hub, &dropped); len(c) > 0 {
+				u.completed = append(u.completed, c...)
+				dirty = true
+			}
 			w.mon.Tick(now)
 			idle++
 			// Rates and durations move while anything runs: refresh once a
@@ -52,6 +59,18 @@ func (w *mainWindow) runPump(done <-chan struct{}) {
 			fyne.Do(func() { w.refreshLive(now, &send) })
 		}
 	}
+}
+
+// catchUp: when the hub dropped events since *dropped (the window fell
+// behind), a study may have completed unseen; the engine's tracker says
+// which, and those complete here too. It returns them.
+func (w *mainWindow) catchUp(hub *app.Hub, dropped *uint64) []app.StudyProgress {
+	d := hub.Dropped()
+	if d == *dropped {
+		return nil
+	}
+	*dropped = d
+	return w.mon.CatchUp(w.engine.StudyProgress)
 }
 
 // liveUpdate is what changed since the last refresh.
