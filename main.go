@@ -156,6 +156,7 @@ func runServe(args []string, stderr io.Writer) int {
 	minFree := fs.Uint64("min-free-mb", d.MinFreeMB, "free-space floor in MB: below it associations are rejected and C-STOREs answer A700 (0: off)")
 	dups := fs.String("duplicates", d.DuplicatePolicy, "a second copy of a stored SOP Instance UID: replace (newer wins) or keep (first wins); identical copies are a no-op either way")
 	noSync := fs.Bool("no-sync", d.NoSync, "do not fsync stored files (faster, NOT durable; benchmarks only)")
+	keepCache := fs.Bool("keep-page-cache", d.KeepPageCache, "keep received files in the page cache once on disk (default: their pages are dropped; keep them for a viewer on this machine that opens studies as they arrive)")
 	level := fs.String("log-level", d.LogLevel, "log level: debug, info, warn or error")
 	studyComplete := fs.Duration("study-complete-after", time.Duration(d.StudyCompleteAfter), "a study is complete (logged; a study-complete event on the Kafka lifecycle topic) once no association sends to it and it stayed quiet this long")
 	cpuProfile := fs.String("cpu-profile", "", "write a CPU profile (go tool pprof) to this file until exit")
@@ -212,6 +213,8 @@ func runServe(args []string, stderr io.Writer) int {
 			cfg.DuplicatePolicy = *dups
 		case "no-sync":
 			cfg.NoSync = *noSync
+		case "keep-page-cache":
+			cfg.KeepPageCache = *keepCache
 		case "log-level":
 			cfg.LogLevel = *level
 		case "study-complete-after":

@@ -40,7 +40,11 @@ type Config struct {
 	// content is always a no-op.
 	DuplicatePolicy string `json:"duplicate_policy"`
 	// NoSync turns off fsync (only for benchmarks and tests).
-	NoSync         bool   `json:"no_sync,omitempty"`
+	NoSync bool `json:"no_sync,omitempty"`
+	// KeepPageCache keeps received files in the page cache once they are on
+	// disk (by default their pages are dropped: store.Options.KeepPageCache),
+	// for a viewer on this machine that opens studies as they arrive.
+	KeepPageCache  bool   `json:"keep_page_cache,omitempty"`
 	StartListening bool   `json:"start_listening"`
 	LogLevel       string `json:"log_level"`
 

@@ -247,9 +247,9 @@ func (e *Engine) ActiveAssociations() int {
 // associations accepted from now on, without a restart; running
 // associations keep what they negotiated. A changed listen address or port,
 // or a changed setting the storage folder is opened with (the folder, the
-// sync mode, Kafka forwarding), restarts the listener gracefully (bounded by
-// ctx). While stopped, the storage folder is reopened at the next use when
-// needed.
+// sync mode, keeping the page cache, Kafka forwarding), restarts the
+// listener gracefully (bounded by ctx). While stopped, the storage folder
+// is reopened at the next use when needed.
 func (e *Engine) Apply(ctx context.Context, cfg Config) error {
 	if err := cfg.Validate(); err != nil {
 		return err

@@ -42,13 +42,14 @@ type storageState struct {
 // needs a reopen. (The duplicate policy is not part of it: the open store
 // takes a new one at once, see wantStore.)
 type storeKey struct {
-	dir    string
-	noSync bool
-	kafka  KafkaConfig
+	dir       string
+	noSync    bool
+	keepCache bool
+	kafka     KafkaConfig
 }
 
 func keyOf(c Config) storeKey {
-	return storeKey{dir: c.StorageDir, noSync: c.NoSync, kafka: c.Kafka}
+	return storeKey{dir: c.StorageDir, noSync: c.NoSync, keepCache: c.KeepPageCache, kafka: c.Kafka}
 }
 
 // staleLocked reports whether the open store was opened with settings Apply
@@ -79,6 +80,7 @@ func (e *Engine) openStoreLocked() (*store.Store, error) {
 		ImplementationVersionName: scp.ImplementationVersionName,
 		DuplicatePolicy:           store.DuplicatePolicy(cfg.DuplicatePolicy),
 		SpareTempFiles:            4,
+		KeepPageCache:             cfg.KeepPageCache,
 	}))
 	if err != nil {
 		return nil, fmt.Errorf("storage folder %s: %w", cfg.StorageDir, err)

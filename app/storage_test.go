@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dicominbox/dicominbox/app/apptest"
+	"github.com/dicominbox/dicominbox/store"
 	"github.com/dicominbox/dicominbox/store/index"
 )
 
@@ -135,5 +136,30 @@ func TestEventsCarryStudy(t *testing.T) {
 		case <-deadline:
 			t.Fatal("no instance-stored event")
 		}
+	}
+}
+
+// Config.KeepPageCache reaches the store, and changing it reopens the store
+// (it is fixed when the store opens).
+func TestKeepPageCacheReachesTheStore(t *testing.T) {
+	ctx := context.Background()
+	cfg := testConfig(t)
+	e, _ := startEngine(t, cfg)
+	keeps := func() (k bool) {
+		t.Helper()
+		if err := e.withStore(func(st *store.Store) error { k = st.KeepsPageCache(); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	if keeps() {
+		t.Fatal("the default store keeps the page cache")
+	}
+	cfg.KeepPageCache = true
+	if err := e.Apply(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if !keeps() {
+		t.Error("KeepPageCache set in the config, but the store drops pages")
 	}
 }

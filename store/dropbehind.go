@@ -50,6 +50,10 @@ type pendingDrop struct {
 	at   time.Time
 }
 
+// KeepsPageCache reports whether the store was opened with
+// Options.KeepPageCache (stored files keep their pages).
+func (s *Store) KeepsPageCache() bool { return s.opt.KeepPageCache }
+
 // dropBehind reports whether this store drops the pages of stored files.
 // Without Sync (benchmarks) it starts their writeback itself, so that
 // --no-sync shows what the fsyncs cost and nothing else.
