@@ -121,17 +121,15 @@ func floorStore(s *Store, ds []byte, in Instance) error {
 		err = nil
 		if s.opt.Sync {
 			err = t.f.Sync()
-			if err == nil && s.dropBehind() {
-				dropPages(t.f, 0, 0) // as Ingest
+			if err == nil {
+				s.dropSynced(t.f) // as Ingest
 			}
 		}
 	}
 	if err != nil {
 		return err
 	}
-	if !s.opt.Sync && s.dropBehind() && size >= earlyWritebackMin {
-		startWriteback(t.f, 0, size) // as Ingest, for the drop
-	}
+	s.writeBackForDrop(t, size)           // as Ingest
 	defer ent.withdraw()                  // unless done below, as in placeFirst
 	startJournaledWriteback(t, ent, size) // as placeFirst
 	// Ingest's own placement: close, folders, rename, spare refill and,
@@ -140,9 +138,7 @@ func floorStore(s *Store, ds []byte, in Instance) error {
 		return err
 	}
 	ent.done()
-	if size >= earlyWritebackMin && (ent != nil || !s.opt.Sync) {
-		s.dropLater(abs) // as placeFirst
-	}
+	s.dropPlaced(ent, abs, size) // as placeFirst
 	return nil
 }
 

@@ -32,12 +32,12 @@ import (
 // the end of Ingest without Sync, has finished by then.
 const dropDelay = 200 * time.Millisecond
 
-// dropQueueLen bounds the journaled files waiting for their drop; past it
-// a file keeps its pages (the kernel reclaims them when it needs to).
+// dropQueueLen bounds the files waiting for their drop; past it a file
+// keeps its pages (the kernel reclaims them when it needs to).
 const dropQueueLen = 4096
 
-// dropper drops the page cache of journaled files dropDelay after they were
-// stored, on its own goroutine.
+// dropper drops the page cache of the files dropLater queues dropDelay
+// after they were stored, on its own goroutine.
 type dropper struct {
 	queue    chan pendingDrop
 	stop     chan struct{}
@@ -102,6 +102,30 @@ func (s *Store) stopDropper() {
 	}
 	s.drops.stopOnce.Do(func() { close(s.drops.stop) })
 	<-s.drops.done
+}
+
+// dropSynced drops the pages of f, fsynced just now (all of them are clean).
+func (s *Store) dropSynced(f *os.File) {
+	if s.dropBehind() {
+		dropPages(f, 0, 0)
+	}
+}
+
+// writeBackForDrop starts the writeback of a file of size bytes that is not
+// fsynced (without Sync), so that dropPlaced finds it written.
+func (s *Store) writeBackForDrop(t *tempFile, size int64) {
+	if !s.opt.Sync && s.dropBehind() && size >= earlyWritebackMin {
+		startWriteback(t.f, 0, size)
+	}
+}
+
+// dropPlaced queues the drop of a file of size bytes just placed at abs
+// whose writeback was started but not waited for: journaled (ent, see
+// startJournaledWriteback) or, without Sync, by writeBackForDrop.
+func (s *Store) dropPlaced(ent *jentry, abs string, size int64) {
+	if size >= earlyWritebackMin && (ent != nil || !s.opt.Sync) {
+		s.dropLater(abs)
+	}
 }
 
 // dropLater queues the file at abs (stored now) for its drop.

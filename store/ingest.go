@@ -187,15 +187,13 @@ func (s *Store) Ingest(ctx context.Context, in Instance, data io.Reader) (Stored
 		queuePut()
 		if errors.Is(serr, errJournalSkip) {
 			serr = s.do("sync", t.f.Sync)
-			if serr == nil && s.dropBehind() {
-				dropPages(t.f, 0, 0) // all on disk now
+			if serr == nil {
+				s.dropSynced(t.f)
 			}
 		}
 	}
 	queuePut()
-	if !s.opt.Sync && s.dropBehind() && metaLen+n >= earlyWritebackMin {
-		startWriteback(t.f, 0, metaLen+n) // for the drop (dropLater)
-	}
+	s.writeBackForDrop(t, metaLen+n)
 	if serr == nil && free {
 		return s.placeFirst(id, put, ent, t, abs, rel, comps, hdr, in, warning, metaLen, n, start)
 	}
@@ -283,9 +281,7 @@ func (s *Store) placeFirst(id string, put *index.PendingPut, ent *jentry, t *tem
 		return Stored{Path: out.Previous.Path, Size: out.Previous.SizeBytes, DataSetSize: n, Header: hdr, Warning: warning, Duplicate: DuplicateKept}, nil
 	}
 	ent.done()
-	if metaLen+n >= earlyWritebackMin && (ent != nil || !s.opt.Sync) {
-		s.dropLater(abs) // its writeback started above
-	}
+	s.dropPlaced(ent, abs, metaLen+n)
 	return s.stored(id, out, rel, hdr, in, warning, metaLen, n, false, start), nil
 }
 

@@ -64,8 +64,8 @@ type Options struct {
 	// readable, to wake the relay that publishes them.
 	OutboxReady func()
 	// KeepPageCache keeps the pages of stored files in the page cache. By
-	// default (with Sync) a stored file's clean pages are dropped once its
-	// data is on disk (dropbehind.go).
+	// default a stored file's clean pages are dropped once its data is on
+	// disk (dropbehind.go).
 	KeepPageCache bool
 }
 
