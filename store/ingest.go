@@ -182,7 +182,7 @@ func (s *Store) Ingest(ctx context.Context, in Instance, data io.Reader) (Stored
 		// (one shared fdatasync, no folder fsync); any other is fsynced.
 		serr = errJournalSkip
 		if free {
-			ent, serr = s.jr.append(t.f, whole, metaLen+n, rel, abs, buf, queuePut)
+			ent, serr = s.jr.append(t.f, whole, metaLen+n, rel, abs, received.UnixNano(), buf, queuePut)
 		}
 		queuePut()
 		if errors.Is(serr, errJournalSkip) {

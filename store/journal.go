@@ -118,11 +118,12 @@ func (j *journal) limit() int64 {
 // append writes the size bytes of src (a complete file for the tree) with
 // its relative path rel as a record and returns once it is on disk. whole,
 // when not nil, is the same size bytes in memory, written instead of
-// reading src. abs is the path the file will get in the tree. buf is
+// reading src. abs is the path the file will get in the tree, mtime its
+// modification time (Unix ns), which a restore gives it again. buf is
 // scratch space. beforeSync, when not nil, is called once the record is
 // written, just before append waits for it to reach the disk. The error is
 // errJournalSkip when the caller must make the file durable itself.
-func (j *journal) append(src io.ReaderAt, whole []byte, size int64, rel, abs string, buf []byte, beforeSync func()) (*jentry, error) {
+func (j *journal) append(src io.ReaderAt, whole []byte, size int64, rel, abs string, mtime int64, buf []byte, beforeSync func()) (*jentry, error) {
 	if j == nil || size > j.maxRecord || len(rel) == 0 || len(rel) > journalMaxPath {
 		return nil, errJournalSkip
 	}
@@ -139,7 +140,7 @@ func (j *journal) append(src io.ReaderAt, whole []byte, size int64, rel, abs str
 		j.mu.Unlock()
 		return nil, fmt.Errorf("journal: %d bytes in memory for a %d-byte file", len(whole), size)
 	}
-	if err := j.writeRecord(jf, off, src, whole, size, rel, buf); err != nil {
+	if err := j.writeRecord(jf, off, src, whole, size, rel, mtime, buf); err != nil {
 		j.mu.Unlock()
 		return nil, err
 	}
@@ -170,14 +171,14 @@ func (j *journal) append(src io.ReaderAt, whole []byte, size int64, rel, abs str
 // file given whole in memory goes with its header and path in one write.
 // Either way the record's checksum covers its path and data, so a torn
 // record is never taken for a whole one.
-func (j *journal) writeRecord(jf *jfile, off int64, src io.ReaderAt, whole []byte, size int64, rel string, buf []byte) error {
+func (j *journal) writeRecord(jf *jfile, off int64, src io.ReaderAt, whole []byte, size int64, rel string, mtime int64, buf []byte) error {
 	if err := j.fault("journal"); err != nil {
 		return err
 	}
 	if whole != nil {
 		crc := crc32.Update(crc32.Checksum([]byte(rel), castagnoli), castagnoli, whole)
 		head := make([]byte, journalHeaderLen, journalHeaderLen+len(rel))
-		encodeJournalHeader(head, len(rel), size, jf.fill, jf.seq, crc)
+		encodeJournalHeader(head, len(rel), size, jf.fill, jf.seq, mtime, crc)
 		if err := writeAt2(jf.f, off, append(head, rel...), whole); err != nil {
 			return fmt.Errorf("write journal: %w", err)
 		}
@@ -200,7 +201,7 @@ func (j *journal) writeRecord(jf *jfile, off int64, src io.ReaderAt, whole []byt
 		done += k
 	}
 	var h [journalHeaderLen]byte
-	encodeJournalHeader(h[:], len(rel), size, jf.fill, jf.seq, crc)
+	encodeJournalHeader(h[:], len(rel), size, jf.fill, jf.seq, mtime, crc)
 	if _, err := jf.f.WriteAt(h[:], off); err != nil {
 		return fmt.Errorf("write journal: %w", err)
 	}

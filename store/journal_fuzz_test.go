@@ -19,6 +19,8 @@ func FuzzScanJournal(f *testing.F) {
 	f.Add(valid[:journalHeaderLen])
 	f.Add([]byte{})
 	f.Add(bytes.Repeat([]byte{0xff}, 64))
+	v1 := appendJournalRecordV1(nil, journalMagicLiveV1, "P1/1.2/1.3/1.4.dcm", []byte("first version"), 9, 1)
+	f.Add(appendJournalRecordV1(v1, journalMagicWithdrawnV1, "P1/1.2/1.3/1.5.dcm", []byte("withdrawn"), 9, 1))
 	buf := make([]byte, 4096)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, b := range [][]byte{data, append(bytes.Clone(valid), data...)} {
@@ -32,7 +34,7 @@ func FuzzScanJournal(f *testing.F) {
 					r.dataOff()+r.dataLen > int64(len(b)) || r.fill != recs[0].fill {
 					t.Fatalf("record %+v out of bounds or out of chain (file %d bytes, expected at %d)", r, len(b), next)
 				}
-				next = r.off + journalRecordLen(len(r.path), r.dataLen)
+				next = r.end()
 			}
 		}
 		recs, _ := scanJournal(bytes.NewReader(append(bytes.Clone(valid), data...)), int64(len(valid)+len(data)), buf)
@@ -59,7 +61,7 @@ func validJournal(f *testing.F) []byte {
 		if i == 1 {
 			whole = data
 		}
-		if err := j.writeRecord(file, off, bytes.NewReader(data), whole, int64(len(data)), p, buf); err != nil {
+		if err := j.writeRecord(file, off, bytes.NewReader(data), whole, int64(len(data)), p, 1e18, buf); err != nil {
 			f.Fatal(err)
 		}
 		off += journalRecordLen(len(p), int64(len(data)))

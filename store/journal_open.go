@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"time"
 )
 
 // journalNames are the two journal files in .incoming.
@@ -176,15 +177,28 @@ func (s *Store) recoverJournal() (int, error) {
 }
 
 // restore writes the record's file to the tree unless a file with the same
-// content is there. A path that would leave the tree is refused.
+// content is there, and gives it the record's modification time (its
+// received time, which a reindex reads back). A path that would leave the
+// tree is refused. It reports whether it wrote the file.
 func (s *Store) restore(r journalRecord, jf *os.File, buf []byte) (bool, error) {
 	abs, err := s.absPath(r.path)
 	if err != nil {
 		return false, err
 	}
+	var mtime time.Time // zero: left as it is (os.Chtimes)
+	if r.mtime != 0 {
+		mtime = time.Unix(0, r.mtime)
+	}
 	data := io.NewSectionReader(jf, r.dataOff(), r.dataLen)
-	if same, err := sameContent(abs, data, buf); err != nil || same {
+	same, fi, err := sameContent(abs, data, buf)
+	if err != nil {
 		return false, err
+	}
+	if same {
+		if !mtime.IsZero() && !fi.ModTime().Equal(mtime) {
+			return false, os.Chtimes(abs, time.Time{}, mtime)
+		}
+		return false, nil
 	}
 	tmp, name, err := s.createTemp(partExt)
 	if err != nil {
@@ -193,6 +207,9 @@ func (s *Store) restore(r journalRecord, jf *os.File, buf []byte) (bool, error) 
 	_, err = io.CopyBuffer(tmp, io.NewSectionReader(jf, r.dataOff(), r.dataLen), buf)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
+	}
+	if err == nil {
+		err = os.Chtimes(name, time.Time{}, mtime)
 	}
 	if err == nil {
 		err = os.MkdirAll(filepath.Dir(abs), 0o755)
@@ -207,34 +224,35 @@ func (s *Store) restore(r journalRecord, jf *os.File, buf []byte) (bool, error) 
 	return true, nil
 }
 
-// sameContent tells whether the file at path holds exactly the bytes of data.
-func sameContent(path string, data *io.SectionReader, buf []byte) (bool, error) {
+// sameContent tells whether the file at path holds exactly the bytes of
+// data; when it does, it also returns the file's FileInfo.
+func sameContent(path string, data *io.SectionReader, buf []byte) (bool, os.FileInfo, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
+		return false, nil, nil
 	}
 	if err != nil {
-		return false, err
+		return false, nil, err
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil || !fi.Mode().IsRegular() || fi.Size() != data.Size() {
-		return false, err
+		return false, nil, err
 	}
 	half := len(buf) / 2
 	a, b := buf[:half], buf[half:]
 	for off := int64(0); off < data.Size(); {
 		k := int(min(int64(half), data.Size()-off))
 		if _, err := f.ReadAt(a[:k], off); err != nil {
-			return false, nil
+			return false, nil, nil
 		}
 		if _, err := data.ReadAt(b[:k], off); err != nil {
-			return false, err
+			return false, nil, err
 		}
 		if !bytes.Equal(a[:k], b[:k]) {
-			return false, nil
+			return false, nil, nil
 		}
 		off += int64(k)
 	}
-	return true, nil
+	return true, fi, nil
 }

@@ -3,13 +3,17 @@ package store
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/dicominbox/dicominbox/store/index"
 )
@@ -61,19 +65,28 @@ func liveRecords(t *testing.T, root string) []journalRecord {
 }
 
 // Files the page cache had not written when the power failed (missing,
-// empty, torn) come back from the journal at Open, byte for byte, and get
-// their rows; files that were intact are left alone.
+// empty, torn) come back from the journal at Open, byte for byte, with
+// their received time as modification time, and get their rows; files that
+// were intact are left alone but for a lost modification time (os.CopyFS
+// does not keep it, so the intact one has lost it).
 func TestJournalRestoresAfterPowerCut(t *testing.T) {
 	s := openTest(t, true)
 	holdCheckpoints(s)
 	want := map[string][]byte{}
+	mtimes := map[string]time.Time{}
+	uids := map[string]string{}
 	for _, inst := range []string{"1.2.3.1", "1.2.3.2", "1.2.3.3", "1.2.3.4"} {
 		st := ingest(t, s, cmd(inst), basicDataSet(ctClass, inst, "1.2.4", "1.2.5", "P1", 20<<10))
-		b, err := os.ReadFile(filepath.Join(s.Root(), st.Path))
+		p := filepath.Join(s.Root(), st.Path)
+		b, err := os.ReadFile(p)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want[st.Path] = b
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[st.Path], mtimes[st.Path], uids[st.Path] = b, fi.ModTime(), inst
 	}
 	if n := len(liveRecords(t, s.Root())); n != 4 {
 		t.Fatalf("%d live journal records before the cut, want 4", n)
@@ -95,18 +108,81 @@ func TestJournalRestoresAfterPowerCut(t *testing.T) {
 		i++
 	}
 	r := openOutboxAt(t, after, outboxOptions(true))
+	ctx := context.Background()
 	for rel, b := range want {
-		got, err := os.ReadFile(filepath.Join(after, rel))
+		p := filepath.Join(after, rel)
+		got, err := os.ReadFile(p)
 		if err != nil || !bytes.Equal(got, b) {
 			t.Errorf("%s after the restore: %d bytes, err %v; want the %d bytes stored", rel, len(got), err, len(b))
 		}
+		fi, err := os.Stat(p)
+		if err != nil || !fi.ModTime().Equal(mtimes[rel]) {
+			t.Errorf("%s after the restore: modification time %v (%v), want the received time %v", rel, fi.ModTime(), err, mtimes[rel])
+		}
+		row, ok, err := r.Index().Get(ctx, uids[rel])
+		if err != nil || !ok || !row.ReceivedAt.Equal(mtimes[rel]) {
+			t.Errorf("%s: row received at %v (found %v, %v), want %v", rel, row.ReceivedAt, ok, err, mtimes[rel])
+		}
 	}
-	tot, err := r.Index().Totals(context.Background())
+	tot, err := r.Index().Totals(ctx)
 	if err != nil || tot.Instances != 4 {
 		t.Errorf("index after the restore: %+v, %v; want 4 instances", tot, err)
 	}
 	if n := len(liveRecords(t, after)); n != 0 {
 		t.Errorf("%d live journal records after the restore, want 0", n)
+	}
+}
+
+// appendJournalRecordV1 appends a record of the journal's first version
+// (40-byte header, no modification time) to b, as an earlier DICOM Inbox
+// wrote it.
+func appendJournalRecordV1(b []byte, magic, rel string, data []byte, fill uint64, seq int64) []byte {
+	h := make([]byte, journalHeaderLenV1)
+	copy(h, magic)
+	binary.LittleEndian.PutUint32(h[4:8], uint32(len(rel)))
+	binary.LittleEndian.PutUint64(h[8:16], uint64(len(data)))
+	binary.LittleEndian.PutUint64(h[16:24], fill)
+	binary.LittleEndian.PutUint64(h[24:32], uint64(seq))
+	crc := crc32.Update(crc32.Checksum([]byte(rel), castagnoli), castagnoli, data)
+	binary.LittleEndian.PutUint32(h[32:36], journalSum(h[4:32], crc))
+	b = append(append(append(b, h...), rel...), data...)
+	for len(b)%8 != 0 {
+		b = append(b, 0)
+	}
+	return b
+}
+
+// A journal left by an earlier version (a power cut, then an upgrade) is
+// still restored: its live records come back, its withdrawn ones do not.
+func TestJournalRestoresFirstVersionRecords(t *testing.T) {
+	s := openTest(t, true)
+	root := s.Root()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data := basicDataSet(ctClass, "1.2.3.9", "1.2.4", "1.2.5", "P1", 3000)
+	var j []byte
+	j = appendJournalRecordV1(j, journalMagicLiveV1, "P1/1.2.4/1.2.5/live.dcm", data, 77, 5)
+	j = appendJournalRecordV1(j, journalMagicWithdrawnV1, "P1/1.2.4/1.2.5/withdrawn.dcm", data, 77, 5)
+	f, err := os.OpenFile(filepath.Join(root, incomingDir, journalNames[0]), os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt(j, 0); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	recs := liveRecords(t, root)
+	if len(recs) != 1 || recs[0].path != "P1/1.2.4/1.2.5/live.dcm" || recs[0].hdrLen != journalHeaderLenV1 || recs[0].mtime != 0 {
+		t.Fatalf("live first-version records: %+v, want the one written", recs)
+	}
+	openOutboxAt(t, root, outboxOptions(true))
+	got, err := os.ReadFile(filepath.Join(root, "P1", "1.2.4", "1.2.5", "live.dcm"))
+	if err != nil || !bytes.Equal(got, data) {
+		t.Errorf("live record's file after Open: %d bytes, %v; want the %d bytes of the record", len(got), err, len(data))
+	}
+	if _, err := os.Stat(filepath.Join(root, "P1", "1.2.4", "1.2.5", "withdrawn.dcm")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("withdrawn record's file after Open: %v, want it absent", err)
 	}
 }
 
@@ -226,7 +302,7 @@ func TestScanJournalEndsAtTornRecord(t *testing.T) {
 	off := int64(0)
 	for i := range 3 {
 		data := bytes.Repeat([]byte{byte(i + 1)}, 1000+i)
-		if err := j.writeRecord(old, off, bytes.NewReader(data), nil, int64(len(data)), "p/s/x/"+string(rune('a'+i))+".dcm", buf); err != nil {
+		if err := j.writeRecord(old, off, bytes.NewReader(data), nil, int64(len(data)), "p/s/x/"+string(rune('a'+i))+".dcm", 1e18, buf); err != nil {
 			t.Fatal(err)
 		}
 		offs = append(offs, off)
@@ -247,7 +323,7 @@ func TestScanJournalEndsAtTornRecord(t *testing.T) {
 	// belong to another fill and are not part of it.
 	j.newFill(old)
 	data := bytes.Repeat([]byte{9}, 1000)
-	if err := j.writeRecord(old, 0, bytes.NewReader(data), nil, 1000, "p/s/x/a.dcm", buf); err != nil {
+	if err := j.writeRecord(old, 0, bytes.NewReader(data), nil, 1000, "p/s/x/a.dcm", 1e18, buf); err != nil {
 		t.Fatal(err)
 	}
 	if recs := scan(); len(recs) != 1 || recs[0].fill != old.fill {
@@ -419,7 +495,7 @@ func TestJournalRecordFromMemoryEqualsFromFile(t *testing.T) {
 		if i == 1 {
 			whole = data
 		}
-		if err := j.writeRecord(jf, 8, bytes.NewReader(data), whole, int64(len(data)), rel, make([]byte, 64<<10)); err != nil {
+		if err := j.writeRecord(jf, 8, bytes.NewReader(data), whole, int64(len(data)), rel, 1e18, make([]byte, 64<<10)); err != nil {
 			t.Fatal(err)
 		}
 		f.Close()
