@@ -11,91 +11,117 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/dicominbox/dicominbox/store/index"
 )
 
 // DeleteStudy removes the study named by key: its files and its rows
 // together. It returns how many instances were removed. A study of the same
-// UID under another patient ID is another study and stays.
+// UID under another patient ID is another study and stays. Instances of the
+// study that arrive while it is deleted are either deleted with it or, when
+// their rows commit after the delete, form the study again, files and rows.
 func (s *Store) DeleteStudy(ctx context.Context, key index.StudyKey) (int, error) {
-	series, err := s.idx.Series(ctx, key)
+	n, err := s.deleteLevel(
+		func() ([]string, error) { return s.idx.StudyPaths(ctx, key) },
+		func() ([]string, error) { return s.idx.DeleteStudy(ctx, key) })
 	if err != nil {
-		return 0, fmt.Errorf("store: delete study %s: %w", key.StudyInstanceUID, err)
+		return n, fmt.Errorf("store: delete study %s: %w", key.StudyInstanceUID, err)
 	}
-	var paths []string
-	for _, se := range series {
-		ps, err := s.instancePaths(ctx, se.Key())
-		if err != nil {
-			return 0, fmt.Errorf("store: delete study %s: %w", key.StudyInstanceUID, err)
-		}
-		paths = append(paths, ps...)
-	}
-	return s.deleteFiles(paths, func() error {
-		_, err := s.idx.DeleteStudy(ctx, key)
-		return err
-	})
+	return n, nil
 }
 
-// DeleteSeries removes the series named by key: its files and its rows together.
+// DeleteSeries removes the series named by key: its files and its rows
+// together, like DeleteStudy.
 func (s *Store) DeleteSeries(ctx context.Context, key index.SeriesKey) (int, error) {
-	paths, err := s.instancePaths(ctx, key)
+	n, err := s.deleteLevel(
+		func() ([]string, error) { return s.idx.SeriesPaths(ctx, key) },
+		func() ([]string, error) { return s.idx.DeleteSeries(ctx, key) })
 	if err != nil {
-		return 0, fmt.Errorf("store: delete series %s: %w", key.SeriesInstanceUID, err)
+		return n, fmt.Errorf("store: delete series %s: %w", key.SeriesInstanceUID, err)
 	}
-	return s.deleteFiles(paths, func() error {
-		_, err := s.idx.DeleteSeries(ctx, key)
-		return err
-	})
+	return n, nil
 }
 
-func (s *Store) instancePaths(ctx context.Context, key index.SeriesKey) ([]string, error) {
-	ins, err := s.idx.Instances(ctx, key)
-	if err != nil {
-		return nil, err
+// deleteLevel lists the files of a study or series (listPaths), moves them
+// into a fresh folder under .trash, deletes the rows (deleteRows, which
+// returns the paths of the rows it deleted), then the folder. A crash at
+// any point leaves a state the reconcile at start repairs without bringing
+// deleted instances back: files already in the trash are gone (their rows
+// are dropped), files not yet moved keep their rows.
+//
+// It holds placing for writing throughout, so no Ingest is between its row
+// and its file: every listed row's file is in the tree, and the rows
+// deleted are the rows listed.
+func (s *Store) deleteLevel(listPaths, deleteRows func() ([]string, error)) (int, error) {
+	if err := s.fault("delete"); err != nil {
+		return 0, err
 	}
-	paths := make([]string, len(ins))
-	for i, in := range ins {
-		paths[i] = in.Path
-	}
-	return paths, nil
-}
-
-// deleteFiles moves the files into a fresh folder under .trash, deletes the
-// rows, then the folder. A crash at any point leaves a state the reconcile at
-// start repairs without bringing deleted instances back: files already in
-// the trash are gone (their rows are dropped), files not yet moved keep
-// their rows.
-func (s *Store) deleteFiles(paths []string, deleteRows func() error) (int, error) {
+	s.placing.Lock()
+	defer s.placing.Unlock()
 	// No journal record may bring a deleted file back after a power cut.
 	if err := s.jr.flush(); err != nil {
-		return 0, fmt.Errorf("store: delete: %w", err)
+		return 0, err
+	}
+	paths, err := listPaths()
+	if err != nil {
+		return 0, err
 	}
 	var b [8]byte
 	rand.Read(b[:])
 	bin := filepath.Join(s.root, trashDir, hex.EncodeToString(b[:]))
 	if err := os.MkdirAll(bin, 0o755); err != nil {
-		return 0, fmt.Errorf("store: delete: %w", err)
+		return 0, err
 	}
-	for i, rel := range paths {
-		abs, err := s.absPath(rel)
-		if err != nil {
-			return 0, fmt.Errorf("store: delete: %w", err)
-		}
-		err = os.Rename(abs, filepath.Join(bin, fmt.Sprintf("%d.dcm", i)))
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return 0, fmt.Errorf("store: delete %s: %w", rel, err)
-		}
+	if err := s.moveToTrash(bin, 0, paths); err != nil {
+		return 0, err
 	}
-	if err := deleteRows(); err != nil {
-		return 0, fmt.Errorf("store: delete rows: %w", err)
+	deleted, err := deleteRows()
+	if err != nil {
+		return 0, fmt.Errorf("delete rows: %w", err)
+	}
+	// Not expected while placing is held; should a row have slipped in
+	// all the same, its file goes too rather than outlive its row.
+	if late := notIn(deleted, paths); len(late) > 0 {
+		s.log.Warn("store: delete found rows it had not listed; their files are deleted too", "count", len(late))
+		if err := s.moveToTrash(bin, len(paths), late); err != nil {
+			return 0, err
+		}
+		paths = append(paths, late...)
 	}
 	if err := os.RemoveAll(bin); err != nil {
 		s.log.Warn("store: could not empty the trash; it is emptied at the next start", "dir", bin, "err", err)
 	}
 	s.dirs.forgetAll()
 	s.removeEmptyDirs(paths)
-	return len(paths), nil
+	return len(deleted), nil
+}
+
+// moveToTrash renames the files at paths into bin, numbered from first;
+// a file already gone is skipped.
+func (s *Store) moveToTrash(bin string, first int, paths []string) error {
+	for i, rel := range paths {
+		abs, err := s.absPath(rel)
+		if err != nil {
+			return err
+		}
+		err = os.Rename(abs, filepath.Join(bin, fmt.Sprintf("%d.dcm", first+i)))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("delete %s: %w", rel, err)
+		}
+	}
+	return nil
+}
+
+// notIn returns the elements of a that b (sorted) does not hold.
+func notIn(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		if _, found := slices.BinarySearch(b, x); !found {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // removeEmptyDirs removes the series, study and patient folders the deleted

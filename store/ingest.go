@@ -147,6 +147,8 @@ func (s *Store) Ingest(ctx context.Context, in Instance, data io.Reader) (Stored
 	// by another (one sender retrying on two associations).
 	unlock := s.sopLocks.lock(id)
 	defer unlock()
+	s.placing.RLock()
+	defer s.placing.RUnlock()
 
 	// The file and its index row go to disk side by side. The Put is queued
 	// before the file's fsync (or its journal record's fdatasync) and

@@ -93,6 +93,11 @@ type Store struct {
 	jr       *journal    // nil when the journal is off
 	bufs     sync.Pool   // *[]byte of copyBufSize
 	sopLocks keyLocks    // one Ingest at a time per SOP Instance UID
+	// placing is held for reading by an Ingest from before its index row is
+	// queued until its file is in the tree (or known not to be), and for
+	// writing by a delete: so a delete finds every committed row's file in
+	// place, and no row commits under the study or series it deletes.
+	placing sync.RWMutex
 	// keepDuplicates is the duplicate policy (Options.DuplicatePolicy,
 	// SetDuplicatePolicy): true for DuplicateKeep.
 	keepDuplicates atomic.Bool
@@ -100,7 +105,8 @@ type Store struct {
 
 	// faultHook, when set (tests only), is called before each file system
 	// operation named op ("create", "write", "sync", "close", "mkdir",
-	// "rename", "dirsync"); an error it returns is used as that operation's.
+	// "rename", "dirsync", "delete" at the start of a delete); an error it
+	// returns is used as that operation's.
 	faultHook atomic.Pointer[func(op string) error]
 }
 

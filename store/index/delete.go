@@ -59,19 +59,8 @@ func (w *writer) deleteLevel(pathsQ, deleteQ *sql.Stmt, key []string) ([]string,
 	if err != nil {
 		return nil, fmt.Errorf("index: paths under %s: %w", uid, err)
 	}
-	var paths []string
-	for rows.Next() {
-		var p string
-		if err := rows.Scan(&p); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("index: paths under %s: %w", uid, err)
-		}
-		paths = append(paths, p)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, fmt.Errorf("index: paths under %s: %w", uid, err)
-	}
-	if err := rows.Err(); err != nil {
+	paths, err := scanPaths(rows)
+	if err != nil {
 		return nil, fmt.Errorf("index: paths under %s: %w", uid, err)
 	}
 	if _, err := deleteQ.Exec(args...); err != nil {

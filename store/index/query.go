@@ -2,6 +2,7 @@ package index
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 )
@@ -35,7 +36,60 @@ func (s Series) Key() SeriesKey {
 const (
 	studyKeyWhere  = `st.patient_id = ? AND st.study_instance_uid = ?`
 	seriesKeyWhere = studyKeyWhere + ` AND s.series_instance_uid = ?`
+
+	// studyPathsQuery and seriesPathsQuery list the paths of the instances
+	// of a study or series row (sorted); they take the key.
+	studyPathsQuery = `SELECT i.path FROM studies st JOIN series s ON s.study_ref = st.id
+      JOIN instances i ON i.series_id = s.id WHERE ` + studyKeyWhere + ` ORDER BY i.path`
+	seriesPathsQuery = `SELECT i.path FROM studies st JOIN series s ON s.study_ref = st.id
+      JOIN instances i ON i.series_id = s.id WHERE ` + seriesKeyWhere + ` ORDER BY i.path`
 )
+
+// StudyPaths returns the paths (relative to the storage root, sorted) of
+// the instances of the study row named by key: the files DeleteStudy would
+// leave without rows.
+func (db *DB) StudyPaths(ctx context.Context, key StudyKey) ([]string, error) {
+	return db.paths(ctx, studyPathsQuery, key.StudyInstanceUID, key.PatientID, key.StudyInstanceUID)
+}
+
+// SeriesPaths returns the paths of the instances of the series row named
+// by key, like StudyPaths.
+func (db *DB) SeriesPaths(ctx context.Context, key SeriesKey) ([]string, error) {
+	return db.paths(ctx, seriesPathsQuery, key.SeriesInstanceUID, key.PatientID, key.StudyInstanceUID, key.SeriesInstanceUID)
+}
+
+func (db *DB) paths(ctx context.Context, query, uid string, key ...any) ([]string, error) {
+	r, err := db.reader()
+	if err != nil {
+		return nil, err
+	}
+	rows, err := r.QueryContext(ctx, query, key...)
+	if err != nil {
+		return nil, fmt.Errorf("index: paths under %s: %w", uid, err)
+	}
+	paths, err := scanPaths(rows)
+	if err != nil {
+		return nil, fmt.Errorf("index: paths under %s: %w", uid, err)
+	}
+	return paths, nil
+}
+
+// scanPaths reads the one-column rows of a paths query and closes them.
+func scanPaths(rows *sql.Rows) ([]string, error) {
+	defer rows.Close()
+	var paths []string
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			return nil, err
+		}
+		paths = append(paths, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return paths, rows.Close()
+}
 
 // Series lists the series of the study row named by key, by series number
 // then UID.

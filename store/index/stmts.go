@@ -89,11 +89,9 @@ func prepare(ctx context.Context, c *sql.Conn) (*stmts, error) {
 	// and instances; the triggers fix the counts of the parents and remove a
 	// patient (or study) left empty.
 	// Both take the key: patient ID, study UID (and series UID).
-	p(&s.studyPaths, `SELECT i.path FROM studies st JOIN series s ON s.study_ref = st.id
-      JOIN instances i ON i.series_id = s.id WHERE `+studyKeyWhere+` ORDER BY i.path`)
+	p(&s.studyPaths, studyPathsQuery)
 	p(&s.deleteStudy, `DELETE FROM studies WHERE id IN (SELECT st.id FROM studies st WHERE `+studyKeyWhere+`)`)
-	p(&s.seriesPaths, `SELECT i.path FROM studies st JOIN series s ON s.study_ref = st.id
-      JOIN instances i ON i.series_id = s.id WHERE `+seriesKeyWhere+` ORDER BY i.path`)
+	p(&s.seriesPaths, seriesPathsQuery)
 	p(&s.deleteSeries, `DELETE FROM series WHERE id IN (SELECT s.id FROM studies st JOIN series s ON s.study_ref = st.id
       WHERE `+seriesKeyWhere+`)`)
 
