@@ -55,6 +55,7 @@ type settingsDialog struct {
 	// Storage.
 	storageDir, minFree *formField
 	duplicates          *widget.RadioGroup
+	keepPageCache       *widget.Check
 	// Window.
 	studyIdle, history                 *formField
 	startListening, notify, keepInTray *widget.Check
@@ -105,6 +106,8 @@ func newSettingsDialog(parent fyne.Window, cur app.Config, save func(app.Config)
 	if cur.DuplicatePolicy == string(store.DuplicateKeep) {
 		d.duplicates.SetSelected(dupKeepText)
 	}
+	d.keepPageCache = widget.NewCheck("Keep received files in memory for a viewer on this computer", nil)
+	d.keepPageCache.SetChecked(cur.KeepPageCache)
 
 	d.studyIdle = newFormField("Study idle time", formatDurationText(time.Duration(cur.StudyCompleteAfter)), checkDurationText, nil)
 	d.history = newFormField("Association history", formatDurationText(time.Duration(cur.AssociationHistory)), checkDurationText, nil)
@@ -141,6 +144,7 @@ func newSettingsDialog(parent fyne.Window, cur app.Config, save func(app.Config)
 			hintedItem("Storage folder", d.storageDir.row, ""),
 			hintedItem("Free-space threshold", d.minFree.row, "MB; below it new data is refused (0: off)"),
 			hintedItem("Duplicates", d.duplicates, "a second copy of the same SOP Instance UID"),
+			hintedItem("Page cache", d.keepPageCache, "off: a file's memory is freed once it is on disk"),
 		),
 		sectionHeading("Window"),
 		widget.NewForm(
@@ -271,6 +275,7 @@ func (d *settingsDialog) config() (app.Config, error) {
 	if d.duplicates.Selected == dupKeepText {
 		cfg.DuplicatePolicy = string(store.DuplicateKeep)
 	}
+	cfg.KeepPageCache = d.keepPageCache.Checked
 	idle, _ := parseDurationText(d.studyIdle.entry.Text)
 	cfg.StudyCompleteAfter = app.Duration(idle)
 	hist, _ := parseDurationText(d.history.entry.Text)

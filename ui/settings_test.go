@@ -233,6 +233,7 @@ func TestSettingsSavesValidChanges(t *testing.T) {
 	typeReplacing(d.storageDir.entry, storageDir)
 	typeReplacing(d.minFree.entry, "1024")
 	d.duplicates.SetSelected(dupKeepText)
+	test.Tap(d.keepPageCache) // was off
 	typeReplacing(d.studyIdle.entry, "2m")
 	typeReplacing(d.history.entry, "90") // plain seconds
 	test.Tap(d.startListening)           // was on
@@ -261,6 +262,7 @@ func TestSettingsSavesValidChanges(t *testing.T) {
 	want.StorageDir = storageDir
 	want.MinFreeMB = 1024
 	want.DuplicatePolicy = "keep"
+	want.KeepPageCache = true
 	want.StudyCompleteAfter = app.Duration(2 * time.Minute)
 	want.AssociationHistory = app.Duration(90 * time.Second)
 	want.StartListening = false
