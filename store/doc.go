@@ -33,7 +33,7 @@
 // Ingest writes to .incoming and makes the file durable before it returns
 // success, in one of two ways:
 //
-//   - A small file (Options.JournalMaxInstance, 1 MiB) for a free path goes
+//   - A small file (Options.JournalMaxInstance, 96 KiB) for a free path goes
 //     through the journal: its whole content and path are appended to one of
 //     two preallocated files, .incoming/journal-0.dij and journal-1.dij, and
 //     one fdatasync (shared by concurrent Ingests) makes it durable; then,

@@ -49,6 +49,7 @@ func TestDropBehind(t *testing.T) {
 		keep := mode.keep
 		opt := DefaultOptions()
 		opt.Sync, opt.KeepPageCache = mode.sync, mode.keep
+		opt.JournalMaxInstance = 1 << 20 // the 512 KiB file goes through the journal
 		s := openTestOpt(t, opt)
 		for _, c := range []struct {
 			uid  string

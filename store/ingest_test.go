@@ -293,7 +293,7 @@ func TestIngestSyscallBudget(t *testing.T) {
 			mu.Lock()
 			clear(ops)
 			mu.Unlock()
-			ingest(t, s, cmd(in.inst), basicDataSet(ctClass, in.inst, "1.2.4", in.series, "P1", 100<<10))
+			ingest(t, s, cmd(in.inst), basicDataSet(ctClass, in.inst, "1.2.4", in.series, "P1", 64<<10))
 			mu.Lock()
 			delete(ops, "checkpoint") // the checkpointer runs on its own time
 			if fmt.Sprint(ops) != fmt.Sprint(c.want[i]) {

@@ -57,7 +57,7 @@ type Options struct {
 	// (every instance is then fsynced with its folder). Only with Sync.
 	JournalBytes int64
 	// JournalMaxInstance is the largest file that goes through the journal
-	// (0: 1 MiB; at most a quarter of JournalBytes); larger ones are fsynced
+	// (0: 96 KiB; at most a quarter of JournalBytes); larger ones are fsynced
 	// on their own, where the fsync costs little next to the transfer.
 	JournalMaxInstance int64
 	// OutboxReady is called (it must not block) when outbox events become
