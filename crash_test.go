@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -23,31 +22,6 @@ import (
 	"github.com/dicominbox/dicominbox/store"
 	"github.com/dicominbox/dicominbox/store/index"
 )
-
-const ctImageStorage = "1.2.840.10008.5.1.4.1.1.2"
-
-// implicitDataSet builds a small CT data set (implicit VR LE) with size bytes of pixel data.
-func implicitDataSet(sop, study, series, patient string, size int) []byte {
-	var b []byte
-	el := func(group, elem uint16, v string) {
-		if len(v)%2 == 1 {
-			v += "\x00"
-		}
-		b = binary.LittleEndian.AppendUint16(b, group)
-		b = binary.LittleEndian.AppendUint16(b, elem)
-		b = binary.LittleEndian.AppendUint32(b, uint32(len(v)))
-		b = append(b, v...)
-	}
-	el(0x0008, 0x0016, ctImageStorage)
-	el(0x0008, 0x0018, sop)
-	el(0x0008, 0x0060, "CT")
-	el(0x0010, 0x0010, "Crash^Test")
-	el(0x0010, 0x0020, patient)
-	el(0x0020, 0x000D, study)
-	el(0x0020, 0x000E, series)
-	el(0x7FE0, 0x0010, string(make([]byte, size)))
-	return b
-}
 
 func startServe(t *testing.T, ctx context.Context, storage string, extra ...string) (port int, stop func(sig syscall.Signal) error) {
 	t.Helper()
@@ -101,15 +75,16 @@ func TestSIGKILLLeavesAConsistentStore(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			c, err := scp.Dial(ctx, addr, scp.DialConfig{CalledAE: "INBOX", Contexts: []scp.ProposedContext{
-				{AbstractSyntax: ctImageStorage, TransferSyntaxes: []string{uid.ImplicitVRLittleEndian}}}})
+				{AbstractSyntax: apptest.CTImageStorage, TransferSyntaxes: []string{uid.ImplicitVRLittleEndian}}}})
 			if err != nil {
 				t.Errorf("dial: %v", err)
 				return
 			}
 			for i := 0; ; i++ {
 				sop := fmt.Sprintf("1.2.826.0.1.3680043.9.7.%d.%d", w, i)
-				ds := implicitDataSet(sop, fmt.Sprintf("1.2.3.%d", w), fmt.Sprintf("1.2.3.%d.1", w), fmt.Sprintf("P%d", w), 8<<10)
-				st, err := c.Store(ctx, ctImageStorage, sop, uid.ImplicitVRLittleEndian, bytes.NewReader(ds))
+				ds := apptest.CT{SOPInstanceUID: sop, StudyInstanceUID: fmt.Sprintf("1.2.3.%d", w), SeriesInstanceUID: fmt.Sprintf("1.2.3.%d.1", w),
+					PatientID: fmt.Sprintf("P%d", w), PatientName: "Crash^Test", PixelBytes: 8 << 10}.DataSet()
+				st, err := c.Store(ctx, apptest.CTImageStorage, sop, uid.ImplicitVRLittleEndian, bytes.NewReader(ds))
 				if err != nil {
 					return // the receiver was killed
 				}

@@ -93,15 +93,16 @@ func TestKafkaBacklogSurvivesSIGKILL(t *testing.T) {
 
 	port, stop := startServe(t, ctx, storage, flags...)
 	c, err := scp.Dial(ctx, fmt.Sprintf("127.0.0.1:%d", port), scp.DialConfig{CalledAE: "INBOX", Contexts: []scp.ProposedContext{
-		{AbstractSyntax: ctImageStorage, TransferSyntaxes: []string{uid.ImplicitVRLittleEndian}}}})
+		{AbstractSyntax: apptest.CTImageStorage, TransferSyntaxes: []string{uid.ImplicitVRLittleEndian}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var sent []string
 	for i := range 30 {
 		sop := fmt.Sprintf("1.2.826.0.1.3680043.9.8.%d", i)
-		ds := implicitDataSet(sop, "1.2.826.0.1.3680043.9.8", "1.2.826.0.1.3680043.9.8.100", "PKILL", 4<<10)
-		st, err := c.Store(ctx, ctImageStorage, sop, uid.ImplicitVRLittleEndian, bytes.NewReader(ds))
+		ds := apptest.CT{SOPInstanceUID: sop, StudyInstanceUID: "1.2.826.0.1.3680043.9.8", SeriesInstanceUID: "1.2.826.0.1.3680043.9.8.100",
+			PatientID: "PKILL", PatientName: "Crash^Test", PixelBytes: 4 << 10}.DataSet()
+		st, err := c.Store(ctx, apptest.CTImageStorage, sop, uid.ImplicitVRLittleEndian, bytes.NewReader(ds))
 		if err != nil || st.Code != 0 {
 			t.Fatalf("C-STORE %d with the broker down: status %04X, %v", i, st.Code, err)
 		}

@@ -7,7 +7,6 @@ package app
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"github.com/dicominbox/dicominbox/app/apptest"
 	"github.com/dicominbox/dicominbox/store/index"
@@ -302,19 +301,6 @@ func TestCorpusVerbatim(t *testing.T) {
 	checkIncomingEmpty(t, root)
 }
 
-// implicitElement appends one Implicit VR Little Endian element whose value
-// is padded to even length with pad.
-func implicitElement(b []byte, tag uint32, value string, pad byte) []byte {
-	v := []byte(value)
-	if len(v)%2 == 1 {
-		v = append(v, pad)
-	}
-	b = binary.LittleEndian.AppendUint16(b, uint16(tag>>16))
-	b = binary.LittleEndian.AppendUint16(b, uint16(tag))
-	b = binary.LittleEndian.AppendUint32(b, uint32(len(v)))
-	return append(b, v...)
-}
-
 // TestPathTraversalOverNetwork: SOP Instance UID, Patient ID, Study and
 // Series Instance UID that try to climb out of the storage root, or are
 // absurdly long, or hold a NUL: each instance is still stored (status 0000),
@@ -356,11 +342,11 @@ func TestPathTraversalOverNetwork(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var ds []byte
-			ds = implicitElement(ds, 0x00080016, sopClass, 0)
-			ds = implicitElement(ds, 0x00080018, tc.value, 0)
-			ds = implicitElement(ds, 0x00100020, tc.value, ' ')
-			ds = implicitElement(ds, 0x0020000D, tc.value, 0)
-			ds = implicitElement(ds, 0x0020000E, tc.value, 0)
+			ds = apptest.ImplicitElement(ds, 0x00080016, sopClass, 0)
+			ds = apptest.ImplicitElement(ds, 0x00080018, tc.value, 0)
+			ds = apptest.ImplicitElement(ds, 0x00100020, tc.value, ' ')
+			ds = apptest.ImplicitElement(ds, 0x0020000D, tc.value, 0)
+			ds = apptest.ImplicitElement(ds, 0x0020000E, tc.value, 0)
 			before := listStored(t, root)
 			st, err := c.Store(ctx, sopClass, tc.value, ts, bytes.NewReader(ds))
 			if err != nil {

@@ -232,29 +232,10 @@ func checkAgainstSchema(t testing.TB, s *jsonschema.Schema, schemaFile string, v
 // ctDataSet is a small CT data set (Implicit VR Little Endian) with the
 // given identity; n orders instance numbers.
 func ctDataSet(sop, study, series, patient string, n int) []byte {
-	var b []byte
-	for _, e := range []struct {
-		tag   uint32
-		value string
-	}{
-		{0x00080016, ctStorage},
-		{0x00080018, sop},
-		{0x00080020, "20250301"},
-		{0x00080050, "ACC-" + study},
-		{0x00080060, "CT"},
-		{0x00100010, "Kafka^Test"},
-		{0x00100020, patient},
-		{0x0020000D, study},
-		{0x0020000E, series},
-		{0x00200013, fmt.Sprint(n)},
-		{0x7FE00010, string(make([]byte, 4096))},
-	} {
-		b = implicitElement(b, e.tag, e.value, 0)
-	}
-	return b
+	return apptest.CT{SOPInstanceUID: sop, StudyInstanceUID: study, SeriesInstanceUID: series, PatientID: patient,
+		PatientName: "Kafka^Test", StudyDate: "20250301", AccessionNumber: "ACC-" + study, InstanceNumber: n,
+		PixelBytes: 4096}.DataSet()
 }
-
-const ctStorage = "1.2.840.10008.5.1.4.1.1.2"
 
 // sendCT sends count generated CT instances of one study on one association
 // and fails the test unless every C-STORE answers 0000. It returns the SOP
@@ -264,7 +245,7 @@ func sendCT(t testing.TB, addr, callingAE, study string, count int) []string {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	c, err := scp.Dial(ctx, addr, scp.DialConfig{CallingAE: callingAE, CalledAE: "INBOX", Contexts: []scp.ProposedContext{
-		{AbstractSyntax: ctStorage, TransferSyntaxes: []string{uid.ImplicitVRLittleEndian}}}})
+		{AbstractSyntax: apptest.CTImageStorage, TransferSyntaxes: []string{uid.ImplicitVRLittleEndian}}}})
 	if err != nil {
 		t.Fatalf("dial %s: %v", addr, err)
 	}
@@ -277,7 +258,7 @@ func sendCT(t testing.TB, addr, callingAE, study string, count int) []string {
 	var sops []string
 	for i := range count {
 		sop := fmt.Sprintf("%s.%d", study, i+1)
-		st, err := c.Store(ctx, ctStorage, sop, uid.ImplicitVRLittleEndian,
+		st, err := c.Store(ctx, apptest.CTImageStorage, sop, uid.ImplicitVRLittleEndian,
 			bytes.NewReader(ctDataSet(sop, study, study+".1", "PK", i+1)))
 		if err != nil {
 			t.Fatalf("C-STORE %s: %v", sop, err)

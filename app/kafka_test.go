@@ -303,11 +303,11 @@ func TestKafkaLifecycleEvents(t *testing.T) {
 	defer cancel()
 
 	if _, err := scp.Dial(ctx, addr, scp.DialConfig{CallingAE: "STORESCU", CalledAE: "WRONG", Contexts: []scp.ProposedContext{
-		{AbstractSyntax: ctStorage, TransferSyntaxes: []string{uid.ImplicitVRLittleEndian}}}}); err == nil {
+		{AbstractSyntax: apptest.CTImageStorage, TransferSyntaxes: []string{uid.ImplicitVRLittleEndian}}}}); err == nil {
 		t.Fatal("association with a wrong called AE was accepted")
 	}
 	c, err := scp.Dial(ctx, addr, scp.DialConfig{CallingAE: "ABORTER", CalledAE: "INBOX", Contexts: []scp.ProposedContext{
-		{AbstractSyntax: ctStorage, TransferSyntaxes: []string{uid.ImplicitVRLittleEndian}}}})
+		{AbstractSyntax: apptest.CTImageStorage, TransferSyntaxes: []string{uid.ImplicitVRLittleEndian}}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/dicominbox/dicominbox/app/apptest"
 	"github.com/dicominbox/dicominbox/app/forward"
 	"github.com/dicominbox/dicominbox/scp"
 	"github.com/dicominbox/dicominbox/scp/uid"
@@ -37,7 +38,7 @@ func TestKafkaLifecycleRejectedFlood(t *testing.T) {
 			defer wg.Done()
 			<-start
 			_, err := scp.Dial(ctx, addr, scp.DialConfig{CallingAE: "FLOOD", CalledAE: "WRONG", Contexts: []scp.ProposedContext{
-				{AbstractSyntax: ctStorage, TransferSyntaxes: []string{uid.ImplicitVRLittleEndian}}}})
+				{AbstractSyntax: apptest.CTImageStorage, TransferSyntaxes: []string{uid.ImplicitVRLittleEndian}}}})
 			var rj *scp.RejectedError
 			if !errors.As(err, &rj) {
 				errs <- err

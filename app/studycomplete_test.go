@@ -74,7 +74,7 @@ func writeCTFiles(t testing.TB, dir, study string, count int) []string {
 		series := fmt.Sprintf("%s.%d", study, 100+i%2)
 		var meta []byte
 		meta = explicitElement(meta, 0x00020001, "OB", []byte{0, 1})
-		meta = explicitElement(meta, 0x00020002, "UI", []byte(ctStorage))
+		meta = explicitElement(meta, 0x00020002, "UI", []byte(apptest.CTImageStorage))
 		meta = explicitElement(meta, 0x00020003, "UI", []byte(sop))
 		meta = explicitElement(meta, 0x00020010, "UI", []byte(uid.ImplicitVRLittleEndian))
 		meta = explicitElement(meta, 0x00020012, "UI", []byte("1.2.826.0.1.3680043.10.999"))

@@ -41,7 +41,7 @@ var (
 
 // Journal defaults (see Options).
 const (
-	defaultJournalBytes     = 32 << 20
+	defaultJournalBytes = 32 << 20
 	// defaultJournalMaxRecord: on the test VM the journal won for files of
 	// 33 and 67 KB and lost for 132 KB (MR) and 0.5 MB (CT), single and
 	// four associations alike (docs/benchmarks.md, "Journal size limit"):
