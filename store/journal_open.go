@@ -149,21 +149,23 @@ func (s *Store) recoverJournal() (int, error) {
 		}
 	}
 	sort.SliceStable(all, func(a, b int) bool { return all[a].rec.seq < all[b].rec.seq })
-	restored := 0
+	restored, retimed := 0, 0
 	for _, fr := range all {
 		if !fr.rec.live {
 			continue
 		}
-		wrote, err := s.restore(fr.rec, fr.f, buf)
+		wrote, timed, err := s.restore(fr.rec, fr.f, buf)
 		if err != nil {
 			s.log.Error("store: cannot restore an instance from the journal", "path", fr.rec.path, "err", err)
 			continue
 		}
 		if wrote {
 			restored++
+		} else if timed {
+			retimed++
 		}
 	}
-	if restored > 0 {
+	if restored+retimed > 0 {
 		if err := syncTree(s.root)(nil); err != nil {
 			return restored, fmt.Errorf("journal: %w", err)
 		}
@@ -179,11 +181,12 @@ func (s *Store) recoverJournal() (int, error) {
 // restore writes the record's file to the tree unless a file with the same
 // content is there, and gives it the record's modification time (its
 // received time, which a reindex reads back). A path that would leave the
-// tree is refused. It reports whether it wrote the file.
-func (s *Store) restore(r journalRecord, jf *os.File, buf []byte) (bool, error) {
+// tree is refused. It reports whether it wrote the file, and whether it
+// only set the modification time of a file whose content was intact.
+func (s *Store) restore(r journalRecord, jf *os.File, buf []byte) (wrote, timed bool, err error) {
 	abs, err := s.absPath(r.path)
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
 	var mtime time.Time // zero: left as it is (os.Chtimes)
 	if r.mtime != 0 {
@@ -192,17 +195,17 @@ func (s *Store) restore(r journalRecord, jf *os.File, buf []byte) (bool, error) 
 	data := io.NewSectionReader(jf, r.dataOff(), r.dataLen)
 	same, fi, err := sameContent(abs, data, buf)
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
 	if same {
 		if !mtime.IsZero() && !fi.ModTime().Equal(mtime) {
-			return false, os.Chtimes(abs, time.Time{}, mtime)
+			return false, true, os.Chtimes(abs, time.Time{}, mtime)
 		}
-		return false, nil
+		return false, false, nil
 	}
 	tmp, name, err := s.createTemp(partExt)
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
 	_, err = io.CopyBuffer(tmp, io.NewSectionReader(jf, r.dataOff(), r.dataLen), buf)
 	if cerr := tmp.Close(); err == nil {
@@ -219,9 +222,9 @@ func (s *Store) restore(r journalRecord, jf *os.File, buf []byte) (bool, error) 
 	}
 	if err != nil {
 		os.Remove(name)
-		return false, err
+		return false, false, err
 	}
-	return true, nil
+	return true, false, nil
 }
 
 // sameContent tells whether the file at path holds exactly the bytes of
