@@ -160,6 +160,7 @@ func runServe(args []string, stderr io.Writer) int {
 	level := fs.String("log-level", d.LogLevel, "log level: debug, info, warn or error")
 	studyComplete := fs.Duration("study-complete-after", time.Duration(d.StudyCompleteAfter), "a study is complete (logged; a study-complete event on the Kafka lifecycle topic) once no association sends to it and it stayed quiet this long")
 	cpuProfile := fs.String("cpu-profile", "", "write a CPU profile (go tool pprof) to this file until exit")
+	phaseLog := fs.String("phase-log", "", "write a tab-separated line per stored instance saying where its time went (microseconds; tools/phases.sh sums it up) to this file")
 	applyKafka := kafkaFlags(fs, d.Kafka)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: dicominbox serve [flags]\n\nRuns the receiver without a window until SIGINT/SIGTERM, then drains and exits 0.\n\nFlags:\n")
@@ -247,7 +248,7 @@ func runServe(args []string, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if err := app.RunHeadless(ctx, cfg, log); err != nil {
+	if err := app.RunHeadless(ctx, cfg, log, app.HeadlessOptions{PhaseLog: *phaseLog}); err != nil {
 		fmt.Fprintf(stderr, "dicominbox serve: %v\n", err)
 		return 1
 	}

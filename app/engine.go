@@ -28,6 +28,8 @@ type Engine struct {
 	// studies decides when studies are complete (studywatch.go); the
 	// listener's event hook feeds it, the watcher ticks it.
 	studies *StudyTracker
+	// phases, when set (SetPhaseLog), gets a line per stored instance.
+	phases *PhaseLog
 
 	mu   sync.Mutex
 	cfg  Config
@@ -71,6 +73,15 @@ func NewEngine(cfg Config, log *slog.Logger) *Engine {
 	e.storage.want = cfg
 	e.setView(false, "Stopped")
 	return e
+}
+
+// SetPhaseLog makes the listeners started from now on write a line per
+// stored instance to l (nil: none). The caller closes l once the engine is
+// closed.
+func (e *Engine) SetPhaseLog(l *PhaseLog) {
+	e.mu.Lock()
+	e.phases = l
+	e.mu.Unlock()
 }
 
 // Events returns the hub that fans out the engine's events.
@@ -144,7 +155,7 @@ func (e *Engine) startLocked() error {
 
 // serverConfig is the listener's configuration for cfg, storing into st.
 func (e *Engine) serverConfig(cfg Config, st *store.Store) scp.Config {
-	h := &storeHandler{store: st, minFree: cfg.MinFreeMB << 20, log: e.log, refs: &e.refs}
+	h := &storeHandler{store: st, minFree: cfg.MinFreeMB << 20, log: e.log, refs: &e.refs, phases: e.phases}
 	return scp.Config{
 		AETitle:                 cfg.AETitle,
 		AcceptAnyCalledAE:       !cfg.CheckCalledAE,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/dicominbox/dicominbox/scp"
 	"github.com/dicominbox/dicominbox/scp/dimse"
@@ -26,6 +27,7 @@ type storeHandler struct {
 	minFree uint64 // bytes
 	log     *slog.Logger
 	refs    *studyRefs // nil: the events carry no study
+	phases  *PhaseLog  // nil: no phase log
 }
 
 // errDiskNearlyFull is the refusal the disk guard gives.
@@ -57,6 +59,7 @@ func (h *storeHandler) admit(info scp.AssociationInfo) error {
 
 // Store implements scp.Handler.
 func (h *storeHandler) Store(ctx context.Context, req *scp.StoreRequest, data io.Reader) scp.Status {
+	start := time.Now()
 	if err := h.diskGuard(); err != nil {
 		h.log.Warn("C-STORE refused by the disk guard", "sop_instance", req.SOPInstanceUID, "err", err)
 		return scp.Status{Code: dimse.StatusOutOfResources, Comment: "storage disk nearly full"}
@@ -71,6 +74,9 @@ func (h *storeHandler) Store(ctx context.Context, req *scp.StoreRequest, data io
 	}, data)
 	if err == nil && h.refs != nil {
 		h.refs.put(req.Association.ID, req.SOPInstanceUID, studyRefOf(st))
+	}
+	if err == nil {
+		h.phases.record(req.Association.ID, req.SOPInstanceUID, st.DataSetSize, start, time.Now(), st.Phases)
 	}
 	switch {
 	case err == nil && st.Warning != "":

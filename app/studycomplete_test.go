@@ -132,7 +132,7 @@ func TestStudyCompleteHeadless(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	served := make(chan error, 1)
-	go func() { served <- RunHeadless(ctx, cfg, logger) }()
+	go func() { served <- RunHeadless(ctx, cfg, logger, HeadlessOptions{}) }()
 	addr := net.JoinHostPort("127.0.0.1", port)
 	waitFor(t, 20*time.Second, "listening on "+addr, func() bool {
 		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)

@@ -42,6 +42,8 @@ type Stored struct {
 	Replaced bool
 	// Duplicate tells what happened when the SOP Instance UID was already stored.
 	Duplicate Duplicate
+	// Phases says where the time of this Ingest went.
+	Phases Phases
 }
 
 const (
@@ -71,7 +73,8 @@ const (
 // data (or ctx) is returned wrapped as it is. See the package comment for the
 // status each deserves. Ingest is safe for concurrent use.
 func (s *Store) Ingest(ctx context.Context, in Instance, data io.Reader) (Stored, error) {
-	start := time.Now()
+	clock := newPhaseClock()
+	start := clock.begin
 	id := trimUID(in.SOPInstanceUID)
 	ts := trimUID(in.TransferSyntaxUID)
 	if ts == "" {
@@ -103,6 +106,7 @@ func (s *Store) Ingest(ctx context.Context, in Instance, data io.Reader) (Stored
 	if werr != nil {
 		return Stored{}, fmt.Errorf("store %s: write: %w: %w", id, ErrOutOfResources, werr)
 	}
+	clock.mark(&clock.p.Receive)
 
 	// A small file is still whole in the buffer: the header scan and the
 	// journal read it from memory, not the file.
@@ -149,6 +153,7 @@ func (s *Store) Ingest(ctx context.Context, in Instance, data io.Reader) (Stored
 	defer unlock()
 	s.placing.RLock()
 	defer s.placing.RUnlock()
+	clock.mark(&clock.p.Header)
 
 	// The file and its index row go to disk side by side. The Put is queued
 	// before the file's fsync (or its journal record's fdatasync) and
@@ -196,10 +201,12 @@ func (s *Store) Ingest(ctx context.Context, in Instance, data io.Reader) (Stored
 	}
 	queuePut()
 	s.writeBackForDrop(t, metaLen+n)
+	clock.mark(&clock.p.Durable)
 	if serr == nil && free {
-		return s.placeFirst(id, put, ent, t, abs, rel, comps, hdr, in, warning, metaLen, n, start)
+		return s.placeFirst(id, put, ent, t, abs, rel, comps, hdr, in, warning, metaLen, n, clock)
 	}
 	out, perr := put.Wait()
+	clock.mark(&clock.p.Index)
 	switch {
 	case perr != nil:
 		if serr == nil && out.Replaced {
@@ -217,7 +224,7 @@ func (s *Store) Ingest(ctx context.Context, in Instance, data io.Reader) (Stored
 		if dup := s.duplicateOutcome(out.Previous, hash, rel, t.name, metaLen); dup != NotDuplicate {
 			s.undoPut(id, out)
 			s.logNotStored(id, out, dup)
-			return Stored{Path: out.Previous.Path, Size: out.Previous.SizeBytes, DataSetSize: n, Header: hdr, Warning: warning, Duplicate: dup}, nil
+			return Stored{Path: out.Previous.Path, Size: out.Previous.SizeBytes, DataSetSize: n, Header: hdr, Warning: warning, Duplicate: dup, Phases: clock.p}, nil
 		}
 	}
 	// A journal record of the copy at abs must not bring it back over
@@ -238,7 +245,8 @@ func (s *Store) Ingest(ctx context.Context, in Instance, data io.Reader) (Stored
 		s.idx.ReleaseOutbox(out.OutboxID) // file and row stay: so does the event
 		return Stored{}, fmt.Errorf("store %s: %w", id, err)
 	}
-	return s.stored(id, out, rel, hdr, in, warning, metaLen, n, statErr == nil, start), nil
+	clock.mark(&clock.p.Place)
+	return s.stored(id, out, rel, hdr, in, warning, metaLen, n, statErr == nil, start, clock.p), nil
 }
 
 // placeFirst finishes an Ingest whose target path was free: it moves the
@@ -253,11 +261,14 @@ func (s *Store) Ingest(ctx context.Context, in Instance, data io.Reader) (Stored
 // then the folder is not fsynced, and the record is withdrawn when the file
 // does not stay in the tree.
 func (s *Store) placeFirst(id string, put *index.PendingPut, ent *jentry, t *tempFile, abs, rel string, comps [4]string,
-	hdr Header, in Instance, warning string, metaLen, n int64, start time.Time) (Stored, error) {
+	hdr Header, in Instance, warning string, metaLen, n int64, clock *phaseClock) (Stored, error) {
 	defer ent.withdraw() // unless done below
+	start := clock.begin
 	startJournaledWriteback(t, ent, metaLen+n)
 	renamed, err := s.place(t, abs, comps, ent == nil)
+	clock.mark(&clock.p.Place)
 	out, perr := put.Wait()
+	clock.mark(&clock.p.Index)
 	if perr != nil {
 		if renamed {
 			s.unplace(abs)
@@ -280,11 +291,11 @@ func (s *Store) placeFirst(id string, put *index.PendingPut, ent *jentry, t *tem
 		s.unplace(abs)
 		s.undoPut(id, out)
 		s.logNotStored(id, out, DuplicateKept)
-		return Stored{Path: out.Previous.Path, Size: out.Previous.SizeBytes, DataSetSize: n, Header: hdr, Warning: warning, Duplicate: DuplicateKept}, nil
+		return Stored{Path: out.Previous.Path, Size: out.Previous.SizeBytes, DataSetSize: n, Header: hdr, Warning: warning, Duplicate: DuplicateKept, Phases: clock.p}, nil
 	}
 	ent.done()
 	s.dropPlaced(ent, abs, metaLen+n)
-	return s.stored(id, out, rel, hdr, in, warning, metaLen, n, false, start), nil
+	return s.stored(id, out, rel, hdr, in, warning, metaLen, n, false, start, clock.p), nil
 }
 
 // wholeInBuffer returns the first size bytes of buf when a file of that
@@ -359,13 +370,14 @@ func (s *Store) logNotStored(id string, out index.Outcome, dup Duplicate) {
 // elsewhere and builds the result; existed tells whether a file was at the
 // target path before the rename.
 func (s *Store) stored(id string, out index.Outcome, rel string, hdr Header, in Instance, warning string, metaLen, n int64,
-	existed bool, start time.Time) Stored {
+	existed bool, start time.Time, phases Phases) Stored {
 	// Stored: its event may go out now.
 	s.idx.ReleaseOutbox(out.OutboxID)
 	if out.Replaced && out.Previous.Path != rel {
 		s.removeOld(out.Previous.Path)
 	}
-	st := Stored{Path: rel, Size: metaLen + n, DataSetSize: n, Header: hdr, Warning: warning, Replaced: existed || out.Replaced}
+	st := Stored{Path: rel, Size: metaLen + n, DataSetSize: n, Header: hdr, Warning: warning, Replaced: existed || out.Replaced,
+		Phases: phases}
 	if st.Replaced {
 		st.Duplicate = DuplicateReplaced
 	}
