@@ -67,6 +67,13 @@
 // atomically (rename over it; Stored.Replaced tells so), DuplicateKeep keeps
 // the first. Identical content is a no-op either way.
 //
+// # Deleting
+//
+// DeleteStudy and DeleteSeries checkpoint the journal, move the files into
+// .trash, delete the rows, then empty the trash; they hold the placing lock
+// exclusively, Ingest shares it from before its row is queued until its file
+// is in the tree, so no file outlives its row (docs/storage-layout.md).
+//
 // # Status mapping for the C-STORE response
 //
 //   - errors.Is(err, ErrOutOfResources): A700 (create, write, fsync, mkdir or
