@@ -34,13 +34,13 @@ func portOwner(root string, port int) string {
 		}
 		return fmt.Sprintf("%s, PID %d", name, pid)
 	}
-	for _, uid := range uids {
-		if u, err := user.LookupId(uid); err == nil {
-			return "a program of user " + u.Username
-		}
-		return "a program of user ID " + uid
+	if len(uids) == 0 {
+		return ""
 	}
-	return ""
+	if u, err := user.LookupId(uids[0]); err == nil {
+		return "a program of user " + u.Username
+	}
+	return "a program of user ID " + uids[0]
 }
 
 // listeningInodes returns the inodes (and owner user IDs) of the sockets

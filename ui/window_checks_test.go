@@ -400,7 +400,7 @@ func TestThrottleSlots(t *testing.T) {
 		}
 	}
 	var off throttle
-	if !off.due(base) || !off.due(base) || off.wait(base) != 0 {
+	if first, again := off.due(base), off.due(base); !first || !again || off.wait(base) != 0 {
 		t.Error("a zero throttle held a redraw back")
 	}
 }
