@@ -116,7 +116,7 @@ func floorStore(s *Store, ds []byte, in Instance) error {
 	}
 	// As Ingest: a file still whole in the buffer is journaled from it.
 	size := int64(metaLen) + n
-	ent, err := s.jr.append(t.f, wholeInBuffer(buf, size), size, rel, abs, time.Now().UnixNano(), buf, nil)
+	ent, err := s.jr.append(t.f, wholeInBuffer(buf, size), size, rel, abs, time.Now().UnixNano(), buf)
 	if errors.Is(err, errJournalSkip) {
 		err = nil
 		if s.opt.Sync {

@@ -125,10 +125,9 @@ func (j *journal) limit() int64 {
 // when not nil, is the same size bytes in memory, written instead of
 // reading src. abs is the path the file will get in the tree, mtime its
 // modification time (Unix ns), which a restore gives it again. buf is
-// scratch space. beforeSync, when not nil, is called once the record is
-// written, just before append waits for it to reach the disk. The error is
-// errJournalSkip when the caller must make the file durable itself.
-func (j *journal) append(src io.ReaderAt, whole []byte, size int64, rel, abs string, mtime int64, buf []byte, beforeSync func()) (*jentry, error) {
+// scratch space. The error is errJournalSkip when the caller must make the
+// file durable itself.
+func (j *journal) append(src io.ReaderAt, whole []byte, size int64, rel, abs string, mtime int64, buf []byte) (*jentry, error) {
 	if j == nil || size > j.maxRecord || len(rel) == 0 || len(rel) > journalMaxPath {
 		return nil, errJournalSkip
 	}
@@ -162,9 +161,6 @@ func (j *journal) append(src io.ReaderAt, whole []byte, size int64, rel, abs str
 		j.kick()
 	}
 	e := &jentry{j: j, jf: jf, off: off, abs: abs}
-	if beforeSync != nil {
-		beforeSync()
-	}
 	if err := jf.syncTo(off+recLen, j.fault); err != nil {
 		e.withdraw()
 		return nil, err
