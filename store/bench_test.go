@@ -164,6 +164,20 @@ func BenchmarkFloor(b *testing.B) {
 	}
 }
 
+// openBenchStore opens a store in a new folder with the application's
+// options (fsync on, 4 spare temp files as app/storage.go).
+func openBenchStore(b *testing.B) *Store {
+	opt := DefaultOptions()
+	opt.Logger = slog.New(slog.DiscardHandler)
+	opt.SpareTempFiles = 4
+	s, err := Open(b.TempDir(), opt)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
 // BenchmarkFloorVsIngest measures the ratio the index goal is about
 // (Ingest's throughput ÷ the file-only floor's, goal ≥ 0.9) with both
 // contenders interleaved instance by instance, each in its own storage root
@@ -175,18 +189,7 @@ func BenchmarkFloor(b *testing.B) {
 func BenchmarkFloorVsIngest(b *testing.B) {
 	for _, size := range []int{10 << 10, 512 << 10} {
 		b.Run(fmt.Sprintf("size=%dKiB", size>>10), func(b *testing.B) {
-			open := func() *Store {
-				opt := DefaultOptions()
-				opt.Logger = slog.New(slog.DiscardHandler)
-				opt.SpareTempFiles = 4 // as app/storage.go
-				s, err := Open(b.TempDir(), opt)
-				if err != nil {
-					b.Fatal(err)
-				}
-				b.Cleanup(func() { s.Close() })
-				return s
-			}
-			fs, is := open(), open()
+			fs, is := openBenchStore(b), openBenchStore(b)
 			pf, pi := newPatchable(size), newPatchable(size)
 			var tf, ti time.Duration
 			floor := func(i int64) {
