@@ -160,7 +160,8 @@ print()
 EOF
 }
 
-# start_receiver NAME DIR LOG RSSFILE NODELAY: sets PORT, RECV_GROUP (/usr/bin/time), RECV_PID.
+# start_receiver NAME DIR LOG RSSFILE NODELAY [PHASELOG]: sets PORT, RECV_GROUP (/usr/bin/time),
+# RECV_PID. PHASELOG: where receiver ours writes its `serve --phase-log` (per-instance step times).
 # NODELAY=1 exports TCP_NODELAY=1, which makes DCMTK disable Nagle on its socket (storescp, and
 # Orthanc, whose DICOM server is DCMTK's network library); dicominbox (Go) always sets
 # TCP_NODELAY and ignores the variable.
@@ -172,6 +173,7 @@ start_receiver() {
         ours | ours-nosync | ours-kafka)
             cmd=("$BIN" serve --aet "$AET" --port "$PORT" --bind 127.0.0.1 --storage "$dir" --config /nonexistent --log-level warn)
             [[ $name == ours-nosync ]] && cmd+=(--no-sync)
+            [[ $name == ours && -n ${6:-} ]] && cmd+=(--phase-log "$6")
             [[ $name == ours-kafka ]] && cmd+=(--kafka-brokers "$KAFKA_BROKERS") ;;
         storescp) cmd=(storescp -aet "$AET" --output-directory "$dir" "$PORT") ;;
         storescp-fork) cmd=(storescp --fork -aet "$AET" --output-directory "$dir" "$PORT") ;;
@@ -270,7 +272,7 @@ run_one() {
     n=${#arr[@]} bytes=$(bytes_of "$files")
     tag=$cs-$recv-$rep dir=$ROOT/$RUNS/$cs-$recv-$rep logf=$OUT/logs/$cs-$recv-$rep.log rssf=$OUT/logs/$cs-$recv-$rep.rss
     rm -rf "$dir" && mkdir -p "$dir"
-    start_receiver "$recv" "$dir" "$logf" "$rssf" "$nodelay"
+    start_receiver "$recv" "$dir" "$logf" "$rssf" "$nodelay" "$OUT/logs/$tag.phases.tsv"
     if ! send "$files" "$assocs" "$nodelay" "$OUT/logs/$tag"; then
         stop_receiver "$recv" "$logf" || true
         die "run $tag failed (a sender failed); storage kept in $dir"
@@ -348,6 +350,31 @@ report() {
     done
 }
 
+# phase_report: per case, the medians (and means) of dicominbox's per-instance step times from
+# the phase logs of receiver ours, each run's first half left out as warm-up.
+phase_report() {
+    local cs label f all line
+    compgen -G "$OUT/logs/*-ours-*.phases.tsv" >/dev/null || return 0
+    echo
+    echo "Where dicominbox's time went, per instance, µs: median (mean) of \`serve --phase-log\` over the second half of each run (tools/phases.sh; the columns: docs/benchmarks.md)."
+    echo
+    echo "| case | gap | receive | header | durable | place | index | handler |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+    for cs in $CASES; do
+        read -r _ _ _ label <<<"$(case_spec "$cs")"
+        all=$OUT/logs/$cs-ours.phases-all.tsv
+        : >"$all"
+        for f in "$OUT"/logs/"$cs"-ours-*.phases.tsv; do
+            [[ -s $all ]] || head -n 1 "$f" >"$all"
+            tail -n +$(( 2 + ($(wc -l <"$f") - 1) / 2 )) "$f" >>"$all"
+        done
+        [[ -s $all ]] || continue
+        line="| $label |"
+        line+=$(tools/phases.sh "$all" | awk 'NR > 1 { printf " %s (%s) |", $3, $2 }')
+        echo "$line"
+    done
+}
+
 main() {
     local cs recv rep i k list
     [[ ${1:-} == -h || ${1:-} == --help ]] && { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0; }
@@ -373,7 +400,7 @@ main() {
         done
     done
     rm -rf "$RUNS"
-    if [[ -n $CASES ]]; then { report; kafka_report; } | tee "$OUT/results.md"; else : >"$OUT/results.md"; fi
+    if [[ -n $CASES ]]; then { report; phase_report; kafka_report; } | tee "$OUT/results.md"; else : >"$OUT/results.md"; fi
     if (( WINDOW_CASE )); then
         { echo; BENCH_BIN=$BIN BENCH_PAUSE=$PAUSE BENCH_QUICK=$QUICK BENCH_WINDOW_REPS=${BENCH_WINDOW_REPS:-$REPS} tools/benchwindow.sh; } | tee -a "$OUT/results.md"
     fi
