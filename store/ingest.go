@@ -74,7 +74,6 @@ const (
 // status each deserves. Ingest is safe for concurrent use.
 func (s *Store) Ingest(ctx context.Context, in Instance, data io.Reader) (Stored, error) {
 	clock := newPhaseClock()
-	start := clock.begin
 	id := trimUID(in.SOPInstanceUID)
 	ts := trimUID(in.TransferSyntaxUID)
 	if ts == "" {
@@ -239,7 +238,7 @@ func (s *Store) Ingest(ctx context.Context, in Instance, data io.Reader) (Stored
 		return Stored{}, fmt.Errorf("store %s: %w", id, err)
 	}
 	clock.mark(&clock.p.Place)
-	return s.stored(id, out, rel, hdr, in, warning, metaLen, n, statErr == nil, start, clock.p), nil
+	return s.stored(id, out, rel, hdr, in, warning, metaLen, n, statErr == nil, clock), nil
 }
 
 // placeFirst finishes an Ingest whose target path was free: it moves the
@@ -256,7 +255,6 @@ func (s *Store) Ingest(ctx context.Context, in Instance, data io.Reader) (Stored
 func (s *Store) placeFirst(id string, put *index.PendingPut, ent *jentry, t *tempFile, abs, rel string, comps [4]string,
 	hdr Header, in Instance, warning string, metaLen, n int64, clock *phaseClock) (Stored, error) {
 	defer ent.withdraw() // unless done below
-	start := clock.begin
 	startJournaledWriteback(t, ent, metaLen+n)
 	renamed, err := s.place(t, abs, comps, ent == nil)
 	clock.mark(&clock.p.Place)
@@ -288,7 +286,7 @@ func (s *Store) placeFirst(id string, put *index.PendingPut, ent *jentry, t *tem
 	}
 	ent.done()
 	s.dropPlaced(ent, abs, metaLen+n)
-	return s.stored(id, out, rel, hdr, in, warning, metaLen, n, false, start, clock.p), nil
+	return s.stored(id, out, rel, hdr, in, warning, metaLen, n, false, clock), nil
 }
 
 // wholeInBuffer returns the first size bytes of buf when a file of that
@@ -363,21 +361,21 @@ func (s *Store) logNotStored(id string, out index.Outcome, dup Duplicate) {
 // elsewhere and builds the result; existed tells whether a file was at the
 // target path before the rename.
 func (s *Store) stored(id string, out index.Outcome, rel string, hdr Header, in Instance, warning string, metaLen, n int64,
-	existed bool, start time.Time, phases Phases) Stored {
+	existed bool, clock *phaseClock) Stored {
 	// Stored: its event may go out now.
 	s.idx.ReleaseOutbox(out.OutboxID)
 	if out.Replaced && out.Previous.Path != rel {
 		s.removeOld(out.Previous.Path)
 	}
 	st := Stored{Path: rel, Size: metaLen + n, DataSetSize: n, Header: hdr, Warning: warning, Replaced: existed || out.Replaced,
-		Phases: phases}
+		Phases: clock.p}
 	if st.Replaced {
 		st.Duplicate = DuplicateReplaced
 	}
 	// The caller reports the warning in its response and logs it; here it is
 	// only a debug detail.
 	s.log.Debug("store: stored", "path", rel, "bytes", st.Size, "replaced", st.Replaced,
-		"warning", warning, "remote", in.RemoteAddr, "took", time.Since(start), "sop_instance", id)
+		"warning", warning, "remote", in.RemoteAddr, "took", time.Since(clock.begin), "sop_instance", id)
 	return st
 }
 
