@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -138,7 +137,6 @@ func exitOnSignal(shutdown func()) {
 
 func runServe(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	d := app.DefaultConfig()
 	configPath := fs.String("config", app.DefaultConfigPath(), "configuration file (JSON); flags given here override it; a missing file means defaults")
 	aet := fs.String("aet", d.AETitle, "AE title of this receiver (1-16 characters)")
@@ -162,19 +160,8 @@ func runServe(args []string, stderr io.Writer) int {
 	cpuProfile := fs.String("cpu-profile", "", "write a CPU profile (go tool pprof) to this file until exit")
 	phaseLog := fs.String("phase-log", "", "write a tab-separated line per stored instance saying where its time went (microseconds; tools/phases.sh sums it up) to this file")
 	applyKafka := kafkaFlags(fs, d.Kafka)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: dicominbox serve [flags]\n\nRuns the receiver without a window until SIGINT/SIGTERM, then drains and exits 0.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "dicominbox serve: unexpected argument %q\n", fs.Arg(0))
-		return 2
+	if code, ok := parseFlags(fs, args, stderr, "Usage: dicominbox serve [flags]\n\nRuns the receiver without a window until SIGINT/SIGTERM, then drains and exits 0.", 0); !ok {
+		return code
 	}
 	cfg, err := app.LoadConfig(*configPath)
 	if err != nil {
@@ -267,23 +254,11 @@ func splitList(s string) []string {
 
 func runEcho(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("echo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	aet := fs.String("aet", "DICOMINBOX", "our (calling) AE title")
 	called := fs.String("called-aet", "ANY-SCP", "the remote (called) AE title")
 	timeout := fs.Duration("timeout", 10*time.Second, "give up after this long")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: dicominbox echo [flags] HOST:PORT\n\nVerifies a remote DICOM node with C-ECHO; exits 0 on success.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return 2
+	if code, ok := parseFlags(fs, args, stderr, "Usage: dicominbox echo [flags] HOST:PORT\n\nVerifies a remote DICOM node with C-ECHO; exits 0 on success.", 1); !ok {
+		return code
 	}
 	addr := fs.Arg(0)
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
@@ -299,7 +274,6 @@ func runEcho(args []string, stdout, stderr io.Writer) int {
 
 func runStudies(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("studies", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	storage := fs.String("storage", app.DefaultConfig().StorageDir, "storage folder holding index.db")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	filter := fs.String("filter", "", "only studies whose patient name/ID, accession, description or modality contain every word")
@@ -307,15 +281,8 @@ func runStudies(args []string, stdout, stderr io.Writer) int {
 	from := fs.String("from", "", "study date from (YYYYMMDD)")
 	to := fs.String("to", "", "study date to (YYYYMMDD)")
 	limit := fs.Int("limit", 100, "at most this many studies (1-1000), newest received first")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: dicominbox studies [flags]\n\nLists the received studies, newest first. Safe while the receiver runs: the index.db of --storage\nis opened read-only (never created, migrated or written), so a read-only folder works too.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := parseFlags(fs, args, stderr, "Usage: dicominbox studies [flags]\n\nLists the received studies, newest first. Safe while the receiver runs: the index.db of --storage\nis opened read-only (never created, migrated or written), so a read-only folder works too.", 0); !ok {
+		return code
 	}
 	q := index.StudyQuery{Filter: *filter, Modality: *modality, DateFrom: *from, DateTo: *to, Limit: *limit}
 	if err := app.ListStudies(context.Background(), stdout, *storage, q, *asJSON); err != nil {
@@ -327,17 +294,9 @@ func runStudies(args []string, stdout, stderr io.Writer) int {
 
 func runReindex(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("reindex", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	storage := fs.String("storage", app.DefaultConfig().StorageDir, "storage folder whose index.db is rebuilt")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: dicominbox reindex --storage DIR\n\nRebuilds DIR/index.db from the stored files (stop the receiver first).\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := parseFlags(fs, args, stderr, "Usage: dicominbox reindex --storage DIR\n\nRebuilds DIR/index.db from the stored files (stop the receiver first).", 0); !ok {
+		return code
 	}
 	t, err := app.Reindex(*storage, newLogger(stderr, "warn"))
 	if err != nil {
