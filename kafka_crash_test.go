@@ -91,7 +91,7 @@ func TestKafkaBacklogSurvivesSIGKILL(t *testing.T) {
 	broker := fmt.Sprintf("127.0.0.1:%d", brokerPort)
 	flags := []string{"--kafka-brokers", broker, "--kafka-topic", "dicom.instances", "--kafka-node-id", "crash-node"}
 
-	port, stop := startServe(t, ctx, storage, flags...)
+	port, _, stop := startServe(t, ctx, storage, flags...)
 	c, err := scp.Dial(ctx, fmt.Sprintf("127.0.0.1:%d", port), scp.DialConfig{CalledAE: "INBOX", Contexts: []scp.ProposedContext{
 		{AbstractSyntax: apptest.CTImageStorage, TransferSyntaxes: []string{uid.ImplicitVRLittleEndian}}}})
 	if err != nil {
@@ -119,7 +119,7 @@ func TestKafkaBacklogSurvivesSIGKILL(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	_, stop2 := startServe(t, ctx, storage, flags...)
+	_, _, stop2 := startServe(t, ctx, storage, flags...)
 	for deadline := time.Now().Add(60 * time.Second); outboxCount(t, storage) != 0; time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			stop2(syscall.SIGKILL)

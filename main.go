@@ -295,7 +295,7 @@ func runStudies(args []string, stdout, stderr io.Writer) int {
 func runReindex(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("reindex", flag.ContinueOnError)
 	storage := fs.String("storage", app.DefaultConfig().StorageDir, "storage folder whose index.db is rebuilt")
-	if code, ok := parseFlags(fs, args, stderr, "Usage: dicominbox reindex --storage DIR\n\nRebuilds DIR/index.db from the stored files (stop the receiver first).", 0); !ok {
+	if code, ok := parseFlags(fs, args, stderr, "Usage: dicominbox reindex --storage DIR\n\nRebuilds DIR/index.db from the stored files; refused while a receiver has DIR open.", 0); !ok {
 		return code
 	}
 	t, err := app.Reindex(*storage, newLogger(stderr, "warn"))

@@ -117,6 +117,44 @@ func TestServeEchoAndSIGTERM(t *testing.T) {
 	}
 }
 
+// While `serve` runs in a storage folder, `reindex` of that folder and a
+// second `serve` in it (on another port) refuse with one line naming the
+// running process, and leave it working; once it has exited, reindex works.
+func TestStorageFolderInUse(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	storage := filepath.Join(t.TempDir(), "inbox")
+	port, pid, stop := startServe(t, ctx, storage)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	holder := fmt.Sprintf("in use by another DICOM Inbox (process %d)", pid)
+
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"reindex", "--storage", storage}, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), holder) {
+		t.Errorf("reindex: exit %d, stderr:\n%s", code, stderr.String())
+	}
+	stderr.Reset()
+	code := run([]string{"serve", "--config", "/nonexistent", "--bind", "127.0.0.1", "--port", fmt.Sprint(apptest.FreePort(t)),
+		"--storage", storage, "--log-level", "error"}, &stdout, &stderr)
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	if code != 1 || len(lines) != 1 || !strings.Contains(lines[0], holder) {
+		t.Errorf("second serve: exit %d, stderr:\n%s", code, stderr.String())
+	}
+	if _, err := app.Echo(ctx, addr, "X", "INBOX"); err != nil {
+		t.Errorf("the running serve stopped answering: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(storage, "index.db")); err != nil {
+		t.Errorf("the running serve's index is gone: %v", err)
+	}
+
+	if err := stop(syscall.SIGTERM); err != nil {
+		t.Fatalf("serve after SIGTERM: %v", err)
+	}
+	stderr.Reset()
+	if code := run([]string{"reindex", "--storage", storage}, &stdout, &stderr); code != 0 {
+		t.Errorf("reindex after serve exited: exit %d, stderr:\n%s", code, stderr.String())
+	}
+}
+
 // Under LANG=C.UTF-8 no command prints Fyne's "Error parsing user locale C"
 // (app/clocale runs before Fyne reads the locale).
 func TestNoLocaleErrorUnderCUTF8(t *testing.T) {

@@ -408,7 +408,7 @@ func findStoredByUID(t testing.TB, root, sopInstanceUID string) []string {
 // checkIncomingEmpty fails when <root>/.incoming holds anything but the
 // empty spare files the store creates ahead of need (*.spare, size 0) and
 // the journal files (*.dij; store tests check their records) with their
-// empty reserve files (*.reserve).
+// empty reserve files (*.reserve), and the folder's lock file.
 func checkIncomingEmpty(t testing.TB, root string) {
 	t.Helper()
 	ents, err := os.ReadDir(filepath.Join(root, incomingDir))
@@ -419,7 +419,7 @@ func checkIncomingEmpty(t testing.TB, root string) {
 		if fi, err := e.Info(); err == nil && strings.HasSuffix(e.Name(), ".spare") && fi.Size() == 0 {
 			continue
 		}
-		if strings.HasSuffix(e.Name(), ".dij") || strings.HasSuffix(e.Name(), ".reserve") {
+		if strings.HasSuffix(e.Name(), ".dij") || strings.HasSuffix(e.Name(), ".reserve") || e.Name() == "lock" {
 			continue
 		}
 		t.Errorf("leftover in %s: %s", incomingDir, e.Name())

@@ -81,8 +81,10 @@ func contentHash(crc uint32, size int64) string {
 // Index returns the catalogue of the stored instances (for queries).
 func (s *Store) Index() *index.DB { return s.idx }
 
-// Close closes the index. Ingest must not be called afterwards.
+// Close closes the index and releases the folder's lock. Ingest must not
+// be called afterwards.
 func (s *Store) Close() error {
+	defer s.lock.release()
 	s.stopSpares()
 	s.stopDropper()
 	jerr := s.jr.close()

@@ -144,7 +144,9 @@ func (s *Store) removeEmptyDirs(paths []string) {
 // old index is removed and every file indexed again. It writes no outbox
 // events (a rebuild must not announce every stored instance again), whatever
 // opt.Outbox says; events still waiting in the old index's outbox are carried
-// over in their order, so a rebuild loses none.
+// over in their order, so a rebuild loses none. While a Store has the
+// folder open (a receiver runs in it) it fails with ErrInUse and touches
+// nothing.
 func Reindex(root string, opt Options) (index.Totals, error) {
 	opt.Outbox, opt.OutboxReady = nil, nil
 	log := opt.Logger
@@ -152,16 +154,23 @@ func Reindex(root string, opt Options) (index.Totals, error) {
 		log = slog.Default()
 	}
 	ctx := context.Background()
+	// Locked before anything is touched: a receiver running in the folder
+	// would go on writing into the index removed below.
+	lock, err := lockStorage(root)
+	if err != nil {
+		return index.Totals{}, fmt.Errorf("store: reindex %s: %w", root, err)
+	}
 	pending, err := readOutbox(ctx, filepath.Join(root, IndexFile))
 	if err != nil {
 		log.Warn("store: reindex: the old index's unpublished events cannot be read; they are lost", "err", err)
 	}
 	for _, suffix := range []string{"", "-wal", "-shm"} {
 		if err := os.Remove(filepath.Join(root, IndexFile+suffix)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			lock.release()
 			return index.Totals{}, fmt.Errorf("store: reindex: remove the old index: %w", err)
 		}
 	}
-	s, err := Open(root, opt)
+	s, err := open(root, opt, lock)
 	if err != nil {
 		return index.Totals{}, err
 	}

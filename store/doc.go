@@ -7,6 +7,7 @@
 //	<root>/.incoming/<random>.part   files being received (removed at Open)
 //	<root>/.incoming/journal-?.dij   the journal (see Durability)
 //	<root>/.incoming/*.reserve       empty, keep the journal's inodes apart (journal_reserve.go)
+//	<root>/.incoming/lock            locked while a Store has the folder open (lock.go)
 //
 // Every component is sanitised (see docs/storage-layout.md): only
 // [A-Za-z0-9._-] are kept, any other character becomes '_', leading and

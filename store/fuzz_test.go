@@ -88,8 +88,9 @@ func FuzzHeader(f *testing.F) {
 				t.Fatal(err)
 			}
 		}
-		if entries, _ := os.ReadDir(filepath.Join(s.Root(), incomingDir)); len(entries) != 0 {
-			t.Fatalf(".incoming not empty: %v", entries)
+		entries, _ := os.ReadDir(filepath.Join(s.Root(), incomingDir))
+		if len(entries) != 1 || entries[0].Name() != lockFileName {
+			t.Fatalf(".incoming holds %v, want only the lock file", entries)
 		}
 	})
 }

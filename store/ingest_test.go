@@ -233,8 +233,8 @@ func TestOpen(t *testing.T) {
 		}
 		names = append(names, e.Name())
 	}
-	if fmt.Sprint(names) != "[journal-0.dij journal-1.dij keep.txt]" || reserves != 0 && reserves != reserveGroup-2 {
-		t.Errorf(".incoming holds %v and %d reserve files, want the journal files, keep.txt and 0 or %d", names, reserves, reserveGroup-2)
+	if fmt.Sprint(names) != "[journal-0.dij journal-1.dij keep.txt lock]" || reserves != 0 && reserves != reserveGroup-2 {
+		t.Errorf(".incoming holds %v and %d reserve files, want the journal files, keep.txt, the lock file and 0 or %d", names, reserves, reserveGroup-2)
 	}
 	if !filepath.IsAbs(s.Root()) {
 		t.Errorf("Root %q is not absolute", s.Root())

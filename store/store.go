@@ -108,6 +108,8 @@ type Store struct {
 	// "rename", "dirsync", "delete" at the start of a delete); an error it
 	// returns is used as that operation's.
 	faultHook atomic.Pointer[func(op string) error]
+
+	lock *storageLock // root's lock, released by Close (nil: none)
 }
 
 // copyBufSize is the size of the buffer a data set is copied through.
@@ -115,8 +117,28 @@ const copyBufSize = 256 << 10
 
 // Open opens the storage tree at root, creating root and root/.incoming
 // (0o755) when needed, removes the *.part files an earlier run left in
-// .incoming, and checks that the root is a writable directory.
+// .incoming, and checks that the root is a writable directory. The folder
+// stays locked until Close: while it is open, another Open of it (in any
+// process) fails with ErrInUse.
 func Open(root string, opt Options) (*Store, error) {
+	return open(root, opt, nil)
+}
+
+// open is Open; lock, when not nil, is root's lock, already taken by the
+// caller (Reindex). The store releases it at Close, or at once when open
+// fails.
+func open(root string, opt Options, lock *storageLock) (*Store, error) {
+	s, err := openStore(root, opt, &lock)
+	if err != nil {
+		lock.release()
+		return nil, err
+	}
+	s.lock = lock
+	return s, nil
+}
+
+// openStore does Open's work, taking root's lock into *lock when it is nil.
+func openStore(root string, opt Options, lock **storageLock) (*Store, error) {
 	if root == "" {
 		return nil, errors.New("store: open: empty root path")
 	}
@@ -154,8 +176,10 @@ func Open(root string, opt Options) (*Store, error) {
 	} else if !fi.IsDir() {
 		return nil, fmt.Errorf("store: open %s: not a directory", abs)
 	}
-	if err := os.MkdirAll(s.incoming, 0o755); err != nil {
-		return nil, fmt.Errorf("store: open %s: create %s: %w", abs, incomingDir, err)
+	if *lock == nil {
+		if *lock, err = lockStorage(abs); err != nil {
+			return nil, fmt.Errorf("store: open %s: %w", abs, err)
+		}
 	}
 	removed, err := s.removeLeftovers()
 	if err != nil {
