@@ -178,32 +178,32 @@ func listeningStatus(cfg Config, addr net.Addr) string {
 }
 
 // describeListenError turns a listen failure into a sentence a user can act
-// on. The sentence is the error's text; the listen error stays in its chain,
+// on (a describedError). The sentence is the error's text; the listen error stays in its chain,
 // so errors.Is(err, syscall.EADDRINUSE) holds for a port in use.
 func describeListenError(port int, err error) error {
 	switch {
 	case errors.Is(err, syscall.EADDRINUSE):
-		return &listenError{fmt.Sprintf("port %d is already in use by another program", port), err}
+		return &describedError{fmt.Sprintf("port %d is already in use by another program", port), err}
 	case errors.Is(err, syscall.EACCES):
 		if port < 1024 {
-			return &listenError{fmt.Sprintf("port %d needs administrator rights (ports below 1024 are privileged)", port), err}
+			return &describedError{fmt.Sprintf("port %d needs administrator rights (ports below 1024 are privileged)", port), err}
 		}
-		return &listenError{fmt.Sprintf("permission denied for port %d", port), err}
+		return &describedError{fmt.Sprintf("permission denied for port %d", port), err}
 	case errors.Is(err, syscall.EADDRNOTAVAIL):
 		return fmt.Errorf("the listen address is not an address of this computer: %w", err)
 	}
 	return fmt.Errorf("cannot listen on port %d: %w", port, err)
 }
 
-// listenError is a listen failure described in words (msg, its whole text)
-// that wraps the failure itself.
-type listenError struct {
+// describedError is a failure described in words a user can act on (msg,
+// its whole text) that wraps the failure itself.
+type describedError struct {
 	msg string
 	err error
 }
 
-func (e *listenError) Error() string { return e.msg }
-func (e *listenError) Unwrap() error { return e.err }
+func (e *describedError) Error() string { return e.msg }
+func (e *describedError) Unwrap() error { return e.err }
 
 // Stop stops accepting, lets running associations finish until ctx is done,
 // then aborts the rest. The storage folder stays open (see Close).

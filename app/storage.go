@@ -83,7 +83,7 @@ func (e *Engine) openStoreLocked() (*store.Store, error) {
 		KeepPageCache:             cfg.KeepPageCache,
 	}))
 	if err != nil {
-		return nil, fmt.Errorf("storage folder %s: %w", cfg.StorageDir, err)
+		return nil, describeStoreError(cfg.StorageDir, err)
 	}
 	e.kafka.start(st.Index(), e.log)
 	e.store, s.openedWith = st, cfg
@@ -176,4 +176,18 @@ func (e *Engine) closeStorage() {
 	if !e.storage.listening {
 		e.closeStoreLocked()
 	}
+}
+
+// describeStoreError says why the storage folder dir could not be opened;
+// a folder that another DICOM Inbox has open gets a sentence of its own.
+func describeStoreError(dir string, err error) error {
+	var inUse *store.InUseError
+	if errors.As(err, &inUse) {
+		who := "another DICOM Inbox"
+		if inUse.PID > 0 {
+			who = fmt.Sprintf("another DICOM Inbox (process %d)", inUse.PID)
+		}
+		return &describedError{fmt.Sprintf("storage folder %s is in use by %s; a folder takes one receiver at a time", dir, who), err}
+	}
+	return fmt.Errorf("storage folder %s: %w", dir, err)
 }

@@ -10,12 +10,29 @@ import (
 	"strings"
 )
 
-// ErrInUse is returned (wrapped) by Open and Reindex when another Store,
-// usually in another process, has the storage folder open. Two receivers
-// in one folder would remove each other's unfinished files from .incoming
-// and write into each other's journal; so a Store holds an exclusive lock
-// on root/.incoming/lock for as long as it is open.
+// ErrInUse matches (errors.Is) the error of Open and Reindex when another
+// Store, usually in another process, has the storage folder open: an
+// *InUseError. Two receivers in one folder would remove each other's
+// unfinished files from .incoming and write into each other's journal; so a
+// Store holds an exclusive lock on root/.incoming/lock for as long as it is
+// open.
 var ErrInUse = errors.New("in use by another DICOM Inbox")
+
+// InUseError says that another Store has the folder open, and which process
+// (as its lock file says).
+type InUseError struct {
+	PID int // of the holder; 0: unknown
+}
+
+func (e *InUseError) Error() string {
+	if e.PID > 0 {
+		return fmt.Sprintf("%v (process %d)", ErrInUse, e.PID)
+	}
+	return ErrInUse.Error()
+}
+
+// Is makes errors.Is(err, ErrInUse) hold.
+func (e *InUseError) Is(target error) bool { return target == ErrInUse }
 
 // tryLock's failures that lockStorage tells apart.
 var (
@@ -32,7 +49,7 @@ const lockFileName = "lock"
 type storageLock struct{ f *os.File }
 
 // lockStorage creates root/.incoming (0o755) when needed and takes the
-// folder's lock, or fails with ErrInUse naming the process that holds it.
+// folder's lock, or fails with an *InUseError.
 // A file system without locks (lockUnsupported) is used without one.
 func lockStorage(root string) (*storageLock, error) {
 	incoming := filepath.Join(root, incomingDir)
@@ -46,9 +63,9 @@ func lockStorage(root string) (*storageLock, error) {
 	switch err := tryLock(f); {
 	case err == nil:
 	case errors.Is(err, errLockHeld):
-		holder := lockHolder(f)
+		pid := lockHolder(f)
 		f.Close()
-		return nil, fmt.Errorf("%w%s: a storage folder can be open in one receiver at a time", ErrInUse, holder)
+		return nil, &InUseError{PID: pid}
 	case errors.Is(err, errLockUnsupported):
 		f.Close()
 		return nil, nil
@@ -63,17 +80,17 @@ func lockStorage(root string) (*storageLock, error) {
 	return &storageLock{f: f}, nil
 }
 
-// lockHolder is " (process N)" for the process ID recorded in f, or "".
-func lockHolder(f *os.File) string {
-	b, err := io.ReadAll(io.LimitReader(io.NewSectionReader(f, 0, 32), 32))
+// lockHolder is the process ID recorded in f, or 0.
+func lockHolder(f *os.File) int {
+	b, err := io.ReadAll(io.NewSectionReader(f, 0, 32))
 	if err != nil {
-		return ""
+		return 0
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
 	if err != nil || pid <= 0 {
-		return ""
+		return 0
 	}
-	return fmt.Sprintf(" (process %d)", pid)
+	return pid
 }
 
 // release gives the lock up. A nil lock is a no-op.

@@ -21,6 +21,7 @@ import (
 
 	"github.com/dicominbox/dicominbox/app"
 	"github.com/dicominbox/dicominbox/app/apptest"
+	"github.com/dicominbox/dicominbox/store"
 )
 
 // listenBusy holds a free loopback port in this process until the test ends.
@@ -142,6 +143,27 @@ func TestStatusBadStorageFolder(t *testing.T) {
 	}
 	if r.engine.Running() {
 		t.Error("the engine runs on a file as its storage folder")
+	}
+	checkToggle(t, r.mainWindow, "Start", true)
+}
+
+// A storage folder that another receiver has open (here a store this test
+// process opens) is refused with a sentence that says so and names it.
+func TestStatusStorageFolderInUse(t *testing.T) {
+	r := newRealWindow(t)
+	dir := filepath.Join(t.TempDir(), "taken")
+	holder, err := store.Open(dir, store.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	r.applyConfig(t, func(c *app.Config) { c.StorageDir = dir })
+	test.Tap(r.toggle)
+	wait(t, r.opDone, "failed start")
+	want := fmt.Sprintf("Not listening: storage folder %s is in use by another DICOM Inbox (process %d); a folder takes one receiver at a time",
+		dir, os.Getpid())
+	if r.status.Text != want || r.status.Importance != widget.DangerImportance {
+		t.Errorf("status = %q (importance %v), want %q in the error colour", r.status.Text, r.status.Importance, want)
 	}
 	checkToggle(t, r.mainWindow, "Start", true)
 }
