@@ -214,14 +214,48 @@ func SaveConfig(path string, c Config) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("save config: %w", err)
 	}
+	// Written beside it, synced, then renamed over it: a power cut leaves
+	// the old settings or the new ones, never an empty file (which would
+	// bring the receiver back under the default AE title and port).
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+	if err := writeSynced(tmp, append(b, '\n')); err != nil {
 		return fmt.Errorf("save config: %w", err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
 		return fmt.Errorf("save config: %w", err)
 	}
+	syncFolder(filepath.Dir(path))
 	return nil
+}
+
+// writeSynced writes b to a file at path and fsyncs it; on failure the
+// file is removed again.
+func writeSynced(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+	}
+	return err
+}
+
+// syncFolder makes a rename in dir durable, where the system allows
+// fsyncing a folder (best effort: the settings are saved either way).
+func syncFolder(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
 }
 
 // Duration is a time.Duration written as text ("30s") in JSON.

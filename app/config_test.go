@@ -1,6 +1,8 @@
 package app
 
 import (
+	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -51,6 +53,33 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	c.Port = -1
 	if err := SaveConfig(path, c); err == nil {
 		t.Fatal("an invalid config was saved")
+	}
+}
+
+// A save that cannot finish leaves the saved settings as they were and no
+// temporary file; one that works leaves no temporary file either.
+func TestSaveConfigReplacesWhole(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.json")
+	c := DefaultConfig()
+	c.AETitle = "FIRST"
+	if err := SaveConfig(path, c); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path + ".tmp"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("temporary file left after a save: %v", err)
+	}
+	// A folder where the temporary file should go makes the write fail.
+	if err := os.Mkdir(path+".tmp", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c.AETitle = "SECOND"
+	if err := SaveConfig(path, c); err == nil {
+		t.Fatal("the save reported success")
+	}
+	got, err := LoadConfig(path)
+	if err != nil || got.AETitle != "FIRST" {
+		t.Errorf("after a failed save: %q, %v; want the saved FIRST", got.AETitle, err)
 	}
 }
 
