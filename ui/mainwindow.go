@@ -12,6 +12,7 @@ package ui
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -145,6 +146,7 @@ func newMainWindow(a fyne.App, e Engine, opts options) *mainWindow {
 		live:   liveGate{t: throttle{every: opts.live}},
 	}
 
+	w.noteUnreadableSettings()
 	w.status = widget.NewLabel("")
 	w.status.Wrapping = fyne.TextWrapWord // errors can be long; never hide them
 	w.stats = newStatsLine(w)
@@ -330,4 +332,17 @@ func (w *mainWindow) background(work func() (apply func())) {
 		apply := work()
 		fyne.Do(apply)
 	}()
+}
+
+// noteUnreadableSettings puts a warning at the top of the activity log when
+// the settings file exists but cannot be read: the engine then runs with the
+// defaults (main.go), which only stderr would otherwise say.
+func (w *mainWindow) noteUnreadableSettings() {
+	if w.opts.configPath == "" {
+		return
+	}
+	if _, err := app.LoadConfig(w.opts.configPath); err != nil {
+		w.mon.Log.Add(w.opts.now(), slog.LevelWarn,
+			"Settings not read, the defaults are in use until the settings are saved: "+err.Error())
+	}
 }

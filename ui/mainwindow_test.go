@@ -3,6 +3,9 @@ package ui
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -116,6 +119,35 @@ func checkToggle(t *testing.T, w *mainWindow, text string, enabled bool) {
 	}
 	if w.toggle.Disabled() == enabled {
 		t.Errorf("toggle disabled = %v, want %v", w.toggle.Disabled(), !enabled)
+	}
+}
+
+// A settings file that exists but cannot be read is reported in the
+// activity log (the engine runs with the defaults meanwhile); a missing one
+// is not (the defaults are what a first start uses).
+func TestUnreadableSettingsAreReported(t *testing.T) {
+	dir := t.TempDir()
+	broken := filepath.Join(dir, "broken.json")
+	if err := os.WriteFile(broken, []byte(`{"ae_title": "READING1", "port": `), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		path string
+		warn bool
+	}{{broken, true}, {filepath.Join(dir, "missing.json"), false}} {
+		opts := testOptions(nil)
+		opts.configPath = c.path
+		w := newMainWindow(test.NewTempApp(t), newFakeEngine(), opts)
+		var warnings []string
+		for _, e := range w.mon.Log.Entries(slog.LevelWarn) {
+			warnings = append(warnings, e.Text)
+		}
+		w.win.Close()
+		got := len(warnings) == 1 && strings.HasPrefix(warnings[0], "Settings not read, the defaults are in use") &&
+			strings.Contains(warnings[0], c.path)
+		if got != c.warn || (!c.warn && len(warnings) > 0) {
+			t.Errorf("%s: warnings %q, want a warning: %v", c.path, warnings, c.warn)
+		}
 	}
 }
 
