@@ -43,11 +43,17 @@ func ListStudies(ctx context.Context, w io.Writer, storageDir string, q index.St
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("no index in %s (%s does not exist)", storageDir, store.IndexFile)
 	}
+	if index.IsDamaged(err) {
+		return damagedIndexError(storageDir, err)
+	}
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	rows, total, err := db.Studies(ctx, q)
+	if index.IsDamaged(err) {
+		return damagedIndexError(storageDir, err)
+	}
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/dicominbox/dicominbox/scp"
 	"github.com/dicominbox/dicominbox/store"
+	"github.com/dicominbox/dicominbox/store/index"
 )
 
 // The storage folder (file tree + index) has a life of its own, longer than
@@ -164,7 +165,11 @@ func (e *Engine) withStore(fn func(*store.Store) error) error {
 	if st == nil { // closed between the two locks
 		return ErrClosed
 	}
-	return fn(st)
+	err := fn(st)
+	if index.IsDamaged(err) {
+		return damagedIndexError(st.Root(), err)
+	}
+	return err
 }
 
 // closeStorage marks the engine closed and closes the store unless a
@@ -179,15 +184,38 @@ func (e *Engine) closeStorage() {
 }
 
 // describeStoreError says why the storage folder dir could not be opened;
-// a folder that another DICOM Inbox has open gets a sentence of its own.
+// a folder that another DICOM Inbox has open, and a damaged index, get a
+// sentence of their own that says what to do.
 func describeStoreError(dir string, err error) error {
 	var inUse *store.InUseError
-	if errors.As(err, &inUse) {
+	switch {
+	case errors.As(err, &inUse):
 		who := "another DICOM Inbox"
 		if inUse.PID > 0 {
 			who = fmt.Sprintf("another DICOM Inbox (process %d)", inUse.PID)
 		}
 		return &describedError{fmt.Sprintf("storage folder %s is in use by %s; a folder takes one receiver at a time", dir, who), err}
+	case index.IsDamaged(err):
+		return damagedIndexError(dir, err)
 	}
 	return fmt.Errorf("storage folder %s: %w", dir, err)
+}
+
+// damagedIndexError says that the index of storage folder dir is damaged
+// (index.IsDamaged(err)) and how to rebuild it.
+func damagedIndexError(dir string, err error) error {
+	return &describedError{fmt.Sprintf("the index of storage folder %s is damaged (%v); rebuild it from the stored files "+
+		"(which are not touched), with no DICOM Inbox running in that folder: dicominbox reindex --storage %q",
+		dir, rootCause(err), dir), err}
+}
+
+// rootCause is the innermost error of err's chain (through single Unwrap).
+func rootCause(err error) error {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err
+		}
+		err = next
+	}
 }

@@ -103,11 +103,27 @@ func openRO(dsn string, conns int) (*sql.DB, int, error) {
 // -wal/-shm files of a WAL database: SQLITE_READONLY (e.g.
 // SQLITE_READONLY_DIRECTORY, SQLITE_READONLY_CANTINIT) or SQLITE_CANTOPEN.
 func cannotCreateBeside(err error) bool {
+	const sqliteReadOnly, sqliteCantOpen = 8, 14
+	code := primaryCode(err)
+	return code == sqliteReadOnly || code == sqliteCantOpen
+}
+
+// primaryCode is the primary SQLite result code of err, or -1 when err is
+// not SQLite's.
+func primaryCode(err error) int {
 	var se *sqlite.Error
 	if !errors.As(err, &se) {
-		return false
+		return -1
 	}
-	const sqliteReadOnly, sqliteCantOpen = 8, 14 // primary result codes
-	code := se.Code() & 0xff
-	return code == sqliteReadOnly || code == sqliteCantOpen
+	return se.Code() & 0xff
+}
+
+// IsDamaged reports whether err is SQLite finding the index file damaged
+// (SQLITE_CORRUPT, SQLITE_NOTADB): not a database, or pages that do not
+// fit. The files of the tree are the durable record; a damaged index is
+// rebuilt from them (store.Reindex).
+func IsDamaged(err error) bool {
+	const sqliteCorrupt, sqliteNotADB = 11, 26
+	code := primaryCode(err)
+	return code == sqliteCorrupt || code == sqliteNotADB
 }
