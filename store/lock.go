@@ -49,8 +49,9 @@ const lockFileName = "lock"
 type storageLock struct{ f *os.File }
 
 // lockStorage creates root/.incoming (0o755) when needed and takes the
-// folder's lock, or fails with an *InUseError.
-// A file system without locks (lockUnsupported) is used without one.
+// folder's lock, or fails with an *InUseError. On a file system without
+// locks (errLockUnsupported) it returns a nil lock: the folder is used
+// without one.
 func lockStorage(root string) (*storageLock, error) {
 	incoming := filepath.Join(root, incomingDir)
 	if err := os.MkdirAll(incoming, 0o755); err != nil {
