@@ -14,30 +14,39 @@ import (
 	"github.com/dicominbox/dicominbox/store/index"
 )
 
-// A study list that meets a damaged index says so, and how to rebuild it,
-// instead of passing SQLite's words on (the window shows this text).
-func TestDamagedIndexIsDescribed(t *testing.T) {
-	cfg := testConfig(t)
+// damagedStorage stores n CT instances of one study in cfg's storage folder
+// through an engine, closes it and damages the index (BreakStudiesTable).
+func damagedStorage(t *testing.T, cfg Config, n int) {
+	t.Helper()
 	ctx := context.Background()
 	e := NewEngine(cfg, testLogger(t, 0))
-	ct := apptest.CT{SOPInstanceUID: "1.2.826.0.1.3680043.10.1.1", StudyInstanceUID: "1.2.826.0.1.3680043.10.2",
-		SeriesInstanceUID: "1.2.826.0.1.3680043.10.3", PatientID: "DMG-1", PixelBytes: 512}
-	err := e.withStore(func(st *store.Store) error {
-		_, err := st.Ingest(ctx, store.Instance{SOPClassUID: apptest.CTImageStorage, SOPInstanceUID: ct.SOPInstanceUID,
-			TransferSyntaxUID: "1.2.840.10008.1.2", CallingAE: "MODALITY", CalledAE: "INBOX"}, bytes.NewReader(ct.DataSet()))
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
+	for i := 1; i <= n; i++ {
+		ct := apptest.CT{SOPInstanceUID: fmt.Sprintf("1.2.826.0.1.3680043.10.1.%d", i), StudyInstanceUID: "1.2.826.0.1.3680043.10.2",
+			SeriesInstanceUID: "1.2.826.0.1.3680043.10.3", PatientID: "DMG-1", InstanceNumber: i, PixelBytes: 512}
+		err := e.withStore(func(st *store.Store) error {
+			_, err := st.Ingest(ctx, store.Instance{SOPClassUID: apptest.CTImageStorage, SOPInstanceUID: ct.SOPInstanceUID,
+				TransferSyntaxUID: "1.2.840.10008.1.2", CallingAE: "MODALITY", CalledAE: "INBOX"}, bytes.NewReader(ct.DataSet()))
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := e.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
 	apptest.BreakStudiesTable(t, filepath.Join(cfg.StorageDir, "index.db"))
+}
 
-	e = NewEngine(cfg, testLogger(t, 0))
+// A study list that meets a damaged index says so, and how to rebuild it,
+// instead of passing SQLite's words on (the window shows this text).
+func TestDamagedIndexIsDescribed(t *testing.T) {
+	cfg := testConfig(t)
+	ctx := context.Background()
+	damagedStorage(t, cfg, 1)
+	e := NewEngine(cfg, testLogger(t, 0))
 	defer e.Close(ctx)
-	_, _, err = e.Studies(ctx, index.StudyQuery{})
+	_, _, err := e.Studies(ctx, index.StudyQuery{})
 	want := fmt.Sprintf("the index of storage folder %s is damaged (database disk image is malformed", cfg.StorageDir)
 	hint := fmt.Sprintf("dicominbox reindex --storage %q", cfg.StorageDir)
 	if err == nil || !strings.HasPrefix(err.Error(), want) || !strings.HasSuffix(err.Error(), hint) || !index.IsDamaged(err) {
@@ -46,5 +55,31 @@ func TestDamagedIndexIsDescribed(t *testing.T) {
 	var sure *describedError
 	if !errors.As(err, &sure) {
 		t.Errorf("%T is not a described error", err)
+	}
+}
+
+// RebuildIndex brings a damaged index back from the files while the
+// listener runs: it stops the listener, rebuilds, and starts it again.
+func TestRebuildIndexWhileListening(t *testing.T) {
+	cfg := testConfig(t)
+	ctx := context.Background()
+	damagedStorage(t, cfg, 2)
+	e, _ := startEngine(t, cfg)
+	if _, _, err := e.Studies(ctx, index.StudyQuery{}); !index.IsDamaged(err) {
+		t.Fatalf("studies before the rebuild: %v, want a damaged index", err)
+	}
+	tot, err := e.RebuildIndex(ctx)
+	if err != nil || tot.Studies != 1 || tot.Instances != 2 {
+		t.Fatalf("RebuildIndex: %+v, %v", tot, err)
+	}
+	if !e.Running() || e.Addr() == nil {
+		t.Fatalf("after the rebuild: running %v on %v", e.Running(), e.Addr())
+	}
+	rows, total, err := e.Studies(ctx, index.StudyQuery{})
+	if err != nil || total != 1 || len(rows) != 1 || rows[0].InstanceCount != 2 {
+		t.Errorf("studies after the rebuild: %+v, total %d, %v", rows, total, err)
+	}
+	if _, err := Echo(ctx, e.Addr().String(), "T", "INBOX"); err != nil { // port 0: a new one
+		t.Errorf("C-ECHO after the rebuild: %v", err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/dicominbox/dicominbox/scp"
 	"github.com/dicominbox/dicominbox/store"
+	"github.com/dicominbox/dicominbox/store/index"
 )
 
 // Engine is the receiver: a storage folder (opened once, see storage.go)
@@ -292,6 +293,34 @@ func (e *Engine) Apply(ctx context.Context, cfg Config) error {
 		return e.Start()
 	}
 	return nil
+}
+
+// RebuildIndex rebuilds the index of the storage folder from its files, as
+// `dicominbox reindex` does (a damaged index, or one that disagrees with
+// the files). A running listener is stopped for it (running associations
+// get until ctx ends to finish) and started again afterwards. It returns
+// what the new index holds.
+func (e *Engine) RebuildIndex(ctx context.Context) (index.Totals, error) {
+	wasRunning := e.Running()
+	if wasRunning {
+		if err := e.Stop(ctx); err != nil {
+			e.log.Warn("associations aborted to rebuild the index", "err", err)
+		}
+	}
+	e.stMu.Lock()
+	tot, err := e.rebuildIndexLocked()
+	e.stMu.Unlock()
+	if err != nil {
+		e.log.Error("index rebuild failed", "err", err)
+	} else {
+		e.log.Info("index rebuilt from the files", "studies", tot.Studies, "instances", tot.Instances)
+	}
+	if wasRunning {
+		if serr := e.Start(); serr != nil && err == nil {
+			err = serr
+		}
+	}
+	return tot, err
 }
 
 // needsRestart reports whether going from old to cfg needs a new listener:

@@ -74,15 +74,7 @@ func (e *Engine) openStoreLocked() (*store.Store, error) {
 		return e.store, nil
 	}
 	cfg := s.want
-	st, err := store.Open(cfg.StorageDir, e.kafka.storeOptions(cfg, store.Options{
-		Logger:                    e.log,
-		Sync:                      !cfg.NoSync,
-		ImplementationClassUID:    scp.ImplementationClassUID,
-		ImplementationVersionName: scp.ImplementationVersionName,
-		DuplicatePolicy:           store.DuplicatePolicy(cfg.DuplicatePolicy),
-		SpareTempFiles:            4,
-		KeepPageCache:             cfg.KeepPageCache,
-	}))
+	st, err := store.Open(cfg.StorageDir, e.kafka.storeOptions(cfg, e.storeOptions(cfg)))
 	if err != nil {
 		return nil, describeStoreError(cfg.StorageDir, err)
 	}
@@ -90,6 +82,39 @@ func (e *Engine) openStoreLocked() (*store.Store, error) {
 	e.store, s.openedWith = st, cfg
 	e.log.Info("storage folder opened", "dir", st.Root())
 	return st, nil
+}
+
+// storeOptions are the options the store of cfg is opened with (Kafka
+// forwarding aside).
+func (e *Engine) storeOptions(cfg Config) store.Options {
+	return store.Options{
+		Logger:                    e.log,
+		Sync:                      !cfg.NoSync,
+		ImplementationClassUID:    scp.ImplementationClassUID,
+		ImplementationVersionName: scp.ImplementationVersionName,
+		DuplicatePolicy:           store.DuplicatePolicy(cfg.DuplicatePolicy),
+		SpareTempFiles:            4,
+		KeepPageCache:             cfg.KeepPageCache,
+	}
+}
+
+// rebuildIndexLocked closes the store (no listener may use it) and
+// rebuilds the index of its folder from the files (store.Reindex). The
+// store is reopened at the next use. e.stMu must be held for writing.
+func (e *Engine) rebuildIndexLocked() (index.Totals, error) {
+	switch {
+	case e.storage.closed:
+		return index.Totals{}, ErrClosed
+	case e.storage.listening: // started again meanwhile (Start, Apply)
+		return index.Totals{}, errors.New("the listener is running: stop it to rebuild the index")
+	}
+	e.closeStoreLocked()
+	cfg := e.storage.want
+	tot, err := store.Reindex(cfg.StorageDir, e.storeOptions(cfg))
+	if err != nil {
+		return tot, describeStoreError(cfg.StorageDir, err)
+	}
+	return tot, nil
 }
 
 // closeStoreLocked stops Kafka forwarding and closes the store, if open.
