@@ -34,6 +34,9 @@ type Engine interface {
 	Instances(ctx context.Context, key index.SeriesKey) ([]index.Instance, error)
 	DeleteStudy(ctx context.Context, key index.StudyKey) (int, error)
 	StudyFolder(ctx context.Context, key index.StudyKey) (string, error)
+	// RebuildIndex rebuilds the index from the stored files (restarting a
+	// running listener around it).
+	RebuildIndex(ctx context.Context) (index.Totals, error)
 }
 
 var _ Engine = (*app.Engine)(nil)

@@ -54,6 +54,7 @@ type studyView struct {
 	prev    *widget.Button
 	next    *widget.Button
 	empty   *widget.Label
+	rebuild *indexRebuild // the way out of a damaged index, under empty
 	content fyne.CanvasObject
 
 	// UI goroutine only.
@@ -109,7 +110,9 @@ func newStudyView(w *mainWindow) *studyView {
 	v.empty = widget.NewLabelWithStyle("", fyne.TextAlignCenter, fyne.TextStyle{Italic: true})
 	title := widget.NewLabelWithStyle("Studies", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	top := container.NewBorder(nil, nil, title, container.NewHBox(v.prev, v.pageLbl, v.next), v.search)
-	v.content = container.NewBorder(top, nil, nil, nil, container.NewStack(v.table, container.NewCenter(v.empty)))
+	v.rebuild = newIndexRebuild(v.w)
+	v.content = container.NewBorder(top, nil, nil, nil, container.NewStack(v.table,
+		container.NewCenter(container.NewVBox(v.empty, v.rebuild.content))))
 	v.show()
 	return v
 }
@@ -380,6 +383,7 @@ func (v *studyView) show() {
 	default:
 		v.empty.Hide()
 	}
+	v.rebuild.show(v.err)
 	v.empty.Refresh()
 	v.table.Refresh()
 }
