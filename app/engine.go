@@ -298,8 +298,9 @@ func (e *Engine) Apply(ctx context.Context, cfg Config) error {
 // RebuildIndex rebuilds the index of the storage folder from its files, as
 // `dicominbox reindex` does (a damaged index, or one that disagrees with
 // the files). A running listener is stopped for it (running associations
-// get until ctx ends to finish) and started again afterwards. It returns
-// what the new index holds.
+// get until ctx ends to finish, then are aborted) and started again
+// afterwards; the rebuild itself is not bounded by ctx. It returns what the
+// new index holds.
 func (e *Engine) RebuildIndex(ctx context.Context) (index.Totals, error) {
 	wasRunning := e.Running()
 	if wasRunning {

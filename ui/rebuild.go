@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -13,10 +12,6 @@ import (
 
 	"github.com/dicominbox/dicominbox/store/index"
 )
-
-// rebuildTimeout bounds a rebuild of the index from the files (a million
-// files take minutes) and the wait for running associations before it.
-const rebuildTimeout = time.Hour
 
 // indexRebuild is the study list's way out of a damaged index: a button,
 // shown under the error, that rebuilds the index from the stored files
@@ -70,7 +65,9 @@ func (r *indexRebuild) start() {
 	r.button.Disable()
 	r.button.SetText("Rebuilding the index…")
 	r.w.background(func() func() {
-		ctx, cancel := context.WithTimeout(context.Background(), rebuildTimeout)
+		// Bounds the wait for running associations, as the toggle's Stop;
+		// the rebuild itself takes as long as the files need.
+		ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 		defer cancel()
 		tot, err := r.w.engine.RebuildIndex(ctx)
 		return func() { r.done(tot, err) }
