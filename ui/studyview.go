@@ -7,6 +7,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -54,7 +55,8 @@ type studyView struct {
 	prev    *widget.Button
 	next    *widget.Button
 	empty   *widget.Label
-	rebuild *indexRebuild // the way out of a damaged index, under empty
+	rebuild *indexRebuild   // the way out of a damaged index, under empty
+	overlay *fyne.Container // empty and rebuild, over the table
 	content fyne.CanvasObject
 
 	// UI goroutine only.
@@ -110,9 +112,12 @@ func newStudyView(w *mainWindow) *studyView {
 	v.empty = widget.NewLabelWithStyle("", fyne.TextAlignCenter, fyne.TextStyle{Italic: true})
 	title := widget.NewLabelWithStyle("Studies", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	top := container.NewBorder(nil, nil, title, container.NewHBox(v.prev, v.pageLbl, v.next), v.search)
+	v.empty.Wrapping = fyne.TextWrapWord // an error names a folder and a command: it may need lines
 	v.rebuild = newIndexRebuild(v.w)
-	v.content = container.NewBorder(top, nil, nil, nil, container.NewStack(v.table,
-		container.NewCenter(container.NewVBox(v.empty, v.rebuild.content))))
+	// The empty-list text and the rebuild button over the table, centred
+	// vertically and as wide as the table (so that the text can wrap).
+	v.overlay = container.NewVBox(layout.NewSpacer(), v.empty, v.rebuild.content, layout.NewSpacer())
+	v.content = container.NewBorder(top, nil, nil, nil, container.NewStack(v.table, container.NewPadded(v.overlay)))
 	v.show()
 	return v
 }
@@ -384,7 +389,7 @@ func (v *studyView) show() {
 		v.empty.Hide()
 	}
 	v.rebuild.show(v.err)
-	v.empty.Refresh()
+	v.overlay.Refresh() // lays out what was shown or hidden
 	v.table.Refresh()
 }
 
