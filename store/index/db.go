@@ -60,6 +60,11 @@ type Options struct {
 	// OutboxReady, when set, is called whenever outbox events become
 	// readable (ReleaseOutbox, EnqueueOutbox). It must not block.
 	OutboxReady func()
+	// WALWarnBytes is the size of the WAL file from which the writer logs
+	// a warning (again each time it doubles): the sign of a program that
+	// keeps a read transaction open on the index (walwatch.go). Default
+	// 1 GiB.
+	WALWarnBytes int64
 }
 
 // DB is the SQLite index beside the storage tree. One goroutine owns the only
@@ -163,6 +168,7 @@ func Open(path string, opt Options) (*DB, error) {
 		rdb.Close()
 		return fail(err)
 	}
+	w.wal = newWALWatch(path, opt.WALWarnBytes)
 	db := &DB{log: opt.Logger, wdb: wdb, rdb: rdb, w: w, ob: ob}
 	go w.run()
 	return db, nil

@@ -67,6 +67,7 @@ type writer struct {
 	log      *slog.Logger
 	ob       *outboxState
 	added    []OutboxRow // outbox rows inserted by the request being applied
+	wal      *walWatch
 
 	txs atomic.Int64 // committed transactions, for tests and benchmarks
 	// slowPuts counts the Puts that were not one insertKnown (put.go), for
@@ -219,6 +220,11 @@ func (w *writer) commit(batch []*request) {
 		return
 	}
 	w.txs.Add(1)
+	if n := w.wal.committed(); n > 0 {
+		w.log.Warn("index: the WAL keeps growing: a program keeps a read transaction open on the index, "+
+			"so it cannot be checkpointed; end that transaction (the WAL is reused afterwards)",
+			"wal", w.wal.path, "mib", n>>20)
+	}
 	var delta int64
 	var added []OutboxRow
 	var removed []int64
