@@ -68,9 +68,10 @@ func TestRebuildIndexWhileListening(t *testing.T) {
 	if _, _, err := e.Studies(ctx, index.StudyQuery{}); !index.IsDamaged(err) {
 		t.Fatalf("studies before the rebuild: %v, want a damaged index", err)
 	}
-	tot, err := e.RebuildIndex(ctx)
-	if err != nil || tot.Studies != 1 || tot.Instances != 2 {
-		t.Fatalf("RebuildIndex: %+v, %v", tot, err)
+	var progress []int
+	tot, err := e.RebuildIndex(ctx, func(n int) { progress = append(progress, n) })
+	if err != nil || tot.Studies != 1 || tot.Instances != 2 || fmt.Sprint(progress) != "[2]" {
+		t.Fatalf("RebuildIndex: %+v, %v, progress %v", tot, err, progress)
 	}
 	if !e.Running() || e.Addr() == nil {
 		t.Fatalf("after the rebuild: running %v on %v", e.Running(), e.Addr())

@@ -299,9 +299,10 @@ func (e *Engine) Apply(ctx context.Context, cfg Config) error {
 // `dicominbox reindex` does (a damaged index, or one that disagrees with
 // the files). A running listener is stopped for it (running associations
 // get until ctx ends to finish, then are aborted) and started again
-// afterwards; the rebuild itself is not bounded by ctx. It returns what the
-// new index holds.
-func (e *Engine) RebuildIndex(ctx context.Context) (index.Totals, error) {
+// afterwards; the rebuild itself is not bounded by ctx. progress, when not
+// nil, gets the number of files read so far now and then (on the calling
+// goroutine). It returns what the new index holds.
+func (e *Engine) RebuildIndex(ctx context.Context, progress func(files int)) (index.Totals, error) {
 	wasRunning := e.Running()
 	if wasRunning {
 		if err := e.Stop(ctx); err != nil {
@@ -309,7 +310,7 @@ func (e *Engine) RebuildIndex(ctx context.Context) (index.Totals, error) {
 		}
 	}
 	e.stMu.Lock()
-	tot, err := e.rebuildIndexLocked()
+	tot, err := e.rebuildIndexLocked(progress)
 	e.stMu.Unlock()
 	if err != nil {
 		e.log.Error("index rebuild failed", "err", err)

@@ -101,7 +101,7 @@ func (e *Engine) storeOptions(cfg Config) store.Options {
 // rebuildIndexLocked closes the store (no listener may use it) and
 // rebuilds the index of its folder from the files (store.Reindex). The
 // store is reopened at the next use. e.stMu must be held for writing.
-func (e *Engine) rebuildIndexLocked() (index.Totals, error) {
+func (e *Engine) rebuildIndexLocked(progress func(files int)) (index.Totals, error) {
 	switch {
 	case e.storage.closed:
 		return index.Totals{}, ErrClosed
@@ -110,7 +110,9 @@ func (e *Engine) rebuildIndexLocked() (index.Totals, error) {
 	}
 	e.closeStoreLocked()
 	cfg := e.storage.want
-	tot, err := store.Reindex(cfg.StorageDir, e.storeOptions(cfg))
+	opt := e.storeOptions(cfg)
+	opt.Progress = progress
+	tot, err := store.Reindex(cfg.StorageDir, opt)
 	if err != nil {
 		return tot, describeStoreError(cfg.StorageDir, err)
 	}

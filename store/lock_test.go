@@ -77,3 +77,36 @@ func TestReindexReleasesTheFolder(t *testing.T) {
 	}
 	s.Close()
 }
+
+// Reindex reports its progress through Options.Progress: every
+// reconcileProgressEvery files (here 10), then once with the total.
+func TestReindexReportsProgress(t *testing.T) {
+	defer func(n int) { reconcileProgressEvery = n }(reconcileProgressEvery)
+	reconcileProgressEvery = 10
+	root := t.TempDir()
+	opt := DefaultOptions()
+	opt.Sync = false
+	s, err := Open(root, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const files = 21
+	for i := range files {
+		uid := fmt.Sprintf("1.2.3.%d", i)
+		if _, err := s.Ingest(context.Background(), cmd(uid), bytes.NewReader(basicDataSet(ctClass, uid, "1.2.4", "1.2.5", "P1", 16))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var calls []int
+	opt.Progress = func(n int) { calls = append(calls, n) }
+	tot, err := Reindex(root, opt)
+	if err != nil || tot.Instances != files {
+		t.Fatalf("Reindex: %+v, %v", tot, err)
+	}
+	if fmt.Sprint(calls) != "[10 20 21]" {
+		t.Errorf("progress calls %v, want [10 20 21]", calls)
+	}
+}

@@ -18,6 +18,10 @@ import (
 // trashDir holds files being deleted (see DeleteStudy); emptied at start.
 const trashDir = ".trash"
 
+// reconcileProgressEvery is how many files pass between two calls of
+// Options.Progress (a variable for the tests).
+var reconcileProgressEvery = 1000
+
 // reconcileIndex makes the index agree with the files, at start: files
 // without a row are indexed (from their meta group and header), rows whose
 // file is gone are removed, and the trash is emptied. Both counts are logged.
@@ -34,7 +38,12 @@ func (s *Store) reconcileIndex(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read index: %w", err)
 	}
-	var added, failed int
+	var added, failed, seen int
+	progress := func() {
+		if s.opt.Progress != nil {
+			s.opt.Progress(seen)
+		}
+	}
 	buf := make([]byte, headerWindow)
 	err = filepath.WalkDir(s.root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -48,6 +57,9 @@ func (s *Store) reconcileIndex(ctx context.Context) error {
 		}
 		if !d.Type().IsRegular() || !strings.HasSuffix(d.Name(), ".dcm") {
 			return nil
+		}
+		if seen++; seen%reconcileProgressEvery == 0 {
+			progress()
 		}
 		rel, err := filepath.Rel(s.root, p)
 		if err != nil {
@@ -69,6 +81,7 @@ func (s *Store) reconcileIndex(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("walk %s: %w", s.root, err)
 	}
+	progress()
 	gone := make([]string, 0, len(indexed))
 	for _, uid := range indexed {
 		gone = append(gone, uid)

@@ -67,6 +67,11 @@ type Options struct {
 	// default a stored file's clean pages are dropped once its data is on
 	// disk (dropbehind.go).
 	KeepPageCache bool
+	// Progress, when set, is called during the reconcile at Open (and so
+	// during Reindex) with the number of stored files looked at so far:
+	// every reconcileProgressEvery files and once at the end. It runs on
+	// the opening goroutine and must be quick.
+	Progress func(files int)
 }
 
 // DefaultOptions returns the options for production use: Sync on, default

@@ -36,7 +36,7 @@ type Engine interface {
 	StudyFolder(ctx context.Context, key index.StudyKey) (string, error)
 	// RebuildIndex rebuilds the index from the stored files (restarting a
 	// running listener around it).
-	RebuildIndex(ctx context.Context) (index.Totals, error)
+	RebuildIndex(ctx context.Context, progress func(files int)) (index.Totals, error)
 }
 
 var _ Engine = (*app.Engine)(nil)

@@ -110,4 +110,6 @@ func (c *catalogStub) Instances(context.Context, index.SeriesKey) ([]index.Insta
 }
 func (c *catalogStub) DeleteStudy(context.Context, index.StudyKey) (int, error)    { return 0, nil }
 func (c *catalogStub) StudyFolder(context.Context, index.StudyKey) (string, error) { return "", nil }
-func (c *catalogStub) RebuildIndex(context.Context) (index.Totals, error)          { return index.Totals{}, nil }
+func (c *catalogStub) RebuildIndex(context.Context, func(int)) (index.Totals, error) {
+	return index.Totals{}, nil
+}

@@ -69,9 +69,24 @@ func (r *indexRebuild) start() {
 		// the rebuild itself takes as long as the files need.
 		ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 		defer cancel()
-		tot, err := r.w.engine.RebuildIndex(ctx)
+		tot, err := r.w.engine.RebuildIndex(ctx, r.progress)
 		return func() { r.done(tot, err) }
 	})
+}
+
+// progress shows how many files the rebuild has read (called off the UI
+// goroutine while the window runs).
+func (r *indexRebuild) progress(files int) {
+	show := func() {
+		if r.running {
+			r.button.SetText(fmt.Sprintf("Rebuilding the index… %s files read", groupThousands(files)))
+		}
+	}
+	if r.w.opts.async {
+		fyne.Do(show)
+	} else {
+		show()
+	}
 }
 
 func (r *indexRebuild) done(tot index.Totals, err error) {

@@ -67,3 +67,18 @@ func TestRebuildDamagedIndexFromTheStudyList(t *testing.T) {
 		t.Errorf("activity log: %q", infos)
 	}
 }
+
+// While a rebuild runs, its button counts the files read.
+func TestRebuildShowsProgress(t *testing.T) {
+	w, _ := newTestWindow(t, newFakeEngine())
+	r := w.studies.rebuild
+	r.progress(5) // not running: ignored
+	if r.button.Text != "Rebuild the index from the files…" {
+		t.Errorf("idle button: %q", r.button.Text)
+	}
+	r.running = true
+	r.progress(12345)
+	if want := "Rebuilding the index… 12,345 files read"; r.button.Text != want {
+		t.Errorf("button %q, want %q", r.button.Text, want)
+	}
+}
