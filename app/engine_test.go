@@ -30,6 +30,7 @@ func TestEngineStartStopAndPortInUse(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Bind, cfg.Port, cfg.StorageDir = "127.0.0.1", busy.Addr().(*net.TCPAddr).Port, t.TempDir()
 	e := NewEngine(cfg, quietLogger())
+	defer e.Close(context.Background()) // Stop alone would leave the store (and its spare files) open under TempDir's cleanup
 	err = e.Start()
 	if err == nil || !strings.Contains(err.Error(), "already in use") || !errors.Is(err, syscall.EADDRINUSE) {
 		t.Fatalf("start on a busy port: %v (want the words and EADDRINUSE in the chain)", err)
@@ -83,7 +84,7 @@ func TestDiskGuard(t *testing.T) {
 	if err := e.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer e.Stop(context.Background())
+	defer e.Close(context.Background()) // Stop alone would leave the store (and its spare files) open under TempDir's cleanup
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, err := Echo(ctx, e.Addr().String(), "TEST", "INBOX")
