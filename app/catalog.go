@@ -38,22 +38,7 @@ func Reindex(storageDir string, log *slog.Logger) (index.Totals, error) {
 // read-only folder and may run while the receiver runs. A missing index or
 // one of another schema version is an error.
 func ListStudies(ctx context.Context, w io.Writer, storageDir string, q index.StudyQuery, asJSON bool) error {
-	path := filepath.Join(storageDir, store.IndexFile)
-	db, err := index.OpenReadOnly(path, index.Options{Logger: slog.New(slog.DiscardHandler), ReadConns: 1})
-	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("no index in %s (%s does not exist)", storageDir, store.IndexFile)
-	}
-	if index.IsDamaged(err) {
-		return damagedIndexError(storageDir, err)
-	}
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	rows, total, err := db.Studies(ctx, q)
-	if index.IsDamaged(err) {
-		return damagedIndexError(storageDir, err)
-	}
+	rows, total, err := readStudies(ctx, storageDir, q)
 	if err != nil {
 		return err
 	}
@@ -88,4 +73,23 @@ func HumanBytes(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
+}
+
+// readStudies opens the index in storageDir read-only and queries one page
+// of its study list. A damaged index, found when it is opened or read, is
+// described with the command that rebuilds it.
+func readStudies(ctx context.Context, storageDir string, q index.StudyQuery) (rows []index.Study, total int, err error) {
+	path := filepath.Join(storageDir, store.IndexFile)
+	db, err := index.OpenReadOnly(path, index.Options{Logger: slog.New(slog.DiscardHandler), ReadConns: 1})
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, 0, fmt.Errorf("no index in %s (%s does not exist)", storageDir, store.IndexFile)
+	}
+	if err == nil {
+		defer db.Close()
+		rows, total, err = db.Studies(ctx, q)
+	}
+	if index.IsDamaged(err) {
+		err = damagedIndexError(storageDir, err)
+	}
+	return rows, total, err
 }

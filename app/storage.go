@@ -216,12 +216,8 @@ func (e *Engine) closeStorage() {
 func describeStoreError(dir string, err error) error {
 	var inUse *store.InUseError
 	switch {
-	case errors.As(err, &inUse):
-		who := "another DICOM Inbox"
-		if inUse.PID > 0 {
-			who = fmt.Sprintf("another DICOM Inbox (process %d)", inUse.PID)
-		}
-		return &describedError{fmt.Sprintf("storage folder %s is in use by %s; a folder takes one receiver at a time", dir, who), err}
+	case errors.As(err, &inUse): // "in use by another DICOM Inbox (process N)"
+		return &describedError{fmt.Sprintf("storage folder %s is %v; a folder takes one receiver at a time", dir, inUse), err}
 	case index.IsDamaged(err):
 		return damagedIndexError(dir, err)
 	}

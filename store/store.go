@@ -132,18 +132,12 @@ func Open(root string, opt Options) (*Store, error) {
 // open is Open; lock, when not nil, is root's lock, already taken by the
 // caller (Reindex). The store releases it at Close, or at once when open
 // fails.
-func open(root string, opt Options, lock *storageLock) (*Store, error) {
-	s, err := openStore(root, opt, &lock)
-	if err != nil {
-		lock.release()
-		return nil, err
-	}
-	s.lock = lock
-	return s, nil
-}
-
-// openStore does Open's work, taking root's lock into *lock when it is nil.
-func openStore(root string, opt Options, lock **storageLock) (*Store, error) {
+func open(root string, opt Options, lock *storageLock) (_ *Store, err error) {
+	defer func() {
+		if err != nil {
+			lock.release() // the caller's, or the one taken below
+		}
+	}()
 	if root == "" {
 		return nil, errors.New("store: open: empty root path")
 	}
@@ -181,11 +175,12 @@ func openStore(root string, opt Options, lock **storageLock) (*Store, error) {
 	} else if !fi.IsDir() {
 		return nil, fmt.Errorf("store: open %s: not a directory", abs)
 	}
-	if *lock == nil {
-		if *lock, err = lockStorage(abs); err != nil {
+	if lock == nil {
+		if lock, err = lockStorage(abs); err != nil {
 			return nil, fmt.Errorf("store: open %s: %w", abs, err)
 		}
 	}
+	s.lock = lock
 	removed, err := s.removeLeftovers()
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: clean %s: %w", abs, incomingDir, err)
