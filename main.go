@@ -80,16 +80,16 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 
 func runWindow(stderr io.Writer) int {
 	configPath := app.DefaultConfigPath()
-	cfg, err := app.LoadConfig(configPath)
-	if err != nil {
-		fmt.Fprintf(stderr, "dicominbox: %v (using defaults)\n", err)
+	cfg, settingsErr := app.LoadConfig(configPath)
+	if settingsErr != nil {
+		fmt.Fprintf(stderr, "dicominbox: %v (using defaults)\n", settingsErr)
 	}
 	log := newLogger(stderr, cfg.LogLevel)
 	slog.SetDefault(log)
 	engine := app.NewEngine(cfg, log)
 	a := fyneapp.NewWithID(appID)
 	a.SetIcon(assets.Icon)
-	w := ui.NewMainWindow(a, engine, configPath)
+	w := ui.NewMainWindow(a, engine, configPath, settingsErr) // the activity log reports settingsErr
 	if cfg.StartListening {
 		go func() {
 			if err := engine.Start(); err != nil { // the status line shows it too

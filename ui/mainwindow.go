@@ -45,15 +45,17 @@ const (
 
 // NewMainWindow builds the main window over the engine: toolbar, status
 // line, live associations, the study list and the activity log. configPath
-// is where the settings dialog saves. The caller shows it, typically with
-// ShowAndRun, and closes the engine afterwards.
-func NewMainWindow(a fyne.App, e Engine, configPath string) fyne.Window {
-	return newMainWindow(a, e, productionOptions(configPath)).win
+// is where the settings dialog saves; settingsErr is why the settings could
+// not be read from it (app.LoadConfig), nil when they could or the file
+// does not exist yet. The caller shows it, typically with ShowAndRun, and
+// closes the engine afterwards.
+func NewMainWindow(a fyne.App, e Engine, configPath string, settingsErr error) fyne.Window {
+	return newMainWindow(a, e, productionOptions(configPath, settingsErr)).win
 }
 
-func productionOptions(configPath string) options {
+func productionOptions(configPath string, settingsErr error) options {
 	return options{poll: statusPoll, pump: true, async: true, debounce: searchDebounce, configPath: configPath,
-		live: liveEvery, statsEvery: statsEvery}
+		settingsErr: settingsErr, live: liveEvery, statsEvery: statsEvery}
 }
 
 // options are the seams the tests use; NewMainWindow sets the production values.
@@ -66,10 +68,12 @@ type options struct {
 	live       time.Duration // at most one live redraw of moving numbers per live; 0: at every refresh
 	statsEvery time.Duration // at most one status-line query per statsEvery from events; 0: every time
 	configPath string
-	now        func() time.Time // clock; nil = time.Now
-	loc        *time.Location   // time zone of the tables; nil = time.Local
-	openFolder func(string) error
-	portOwner  func(port int) string // who listens on a port ("" = unknown); nil = read /proc
+	// settingsErr: the settings file could not be read (NewMainWindow).
+	settingsErr error
+	now         func() time.Time // clock; nil = time.Now
+	loc         *time.Location   // time zone of the tables; nil = time.Local
+	openFolder  func(string) error
+	portOwner   func(port int) string // who listens on a port ("" = unknown); nil = read /proc
 	// after runs f on the UI goroutine once d has passed; nil = a timer and fyne.Do.
 	after func(d time.Duration, f func())
 }
@@ -335,13 +339,10 @@ func (w *mainWindow) background(work func() (apply func())) {
 }
 
 // noteUnreadableSettings puts a warning at the top of the activity log when
-// the settings file exists but cannot be read: the engine then runs with the
-// defaults (main.go), which only stderr would otherwise say.
+// the settings file exists but could not be read: the engine then runs with
+// the defaults (main.go), which only stderr would otherwise say.
 func (w *mainWindow) noteUnreadableSettings() {
-	if w.opts.configPath == "" {
-		return
-	}
-	if _, err := app.LoadConfig(w.opts.configPath); err != nil {
+	if err := w.opts.settingsErr; err != nil {
 		w.mon.Log.Add(w.opts.now(), slog.LevelWarn,
 			"Settings not read, the defaults are in use until the settings are saved: "+err.Error())
 	}

@@ -13,6 +13,8 @@ import (
 
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/dicominbox/dicominbox/app"
 )
 
 const listening = "Listening as INBOX on port 11112"
@@ -135,8 +137,9 @@ func TestUnreadableSettingsAreReported(t *testing.T) {
 		path string
 		warn bool
 	}{{broken, true}, {filepath.Join(dir, "missing.json"), false}} {
+		_, loadErr := app.LoadConfig(c.path) // as main.go does before it builds the window
 		opts := testOptions(nil)
-		opts.configPath = c.path
+		opts.configPath, opts.settingsErr = c.path, loadErr
 		w := newMainWindow(test.NewTempApp(t), newFakeEngine(), opts)
 		var warnings []string
 		for _, e := range w.mon.Log.Entries(slog.LevelWarn) {
@@ -307,7 +310,7 @@ func TestStaleErrorClearsWhenEngineRecovers(t *testing.T) {
 
 func TestNewMainWindow(t *testing.T) {
 	e := newFakeEngine()
-	opts := productionOptions("/x/config.json")
+	opts := productionOptions("/x/config.json", nil)
 	if opts.poll != statusPoll || !opts.pump || !opts.async || opts.debounce != searchDebounce || opts.configPath != "/x/config.json" {
 		t.Errorf("production options: %+v", opts)
 	}
