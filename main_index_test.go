@@ -2,44 +2,17 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/dicominbox/dicominbox/app/apptest"
-	"github.com/dicominbox/dicominbox/store"
+	"github.com/dicominbox/dicominbox/app/apptest/fill"
 )
-
-// storeCTs stores n generated CT instances of one study in a storage
-// folder through the store, as a receiver would, and closes it.
-func storeCTs(t *testing.T, dir string, n int) {
-	t.Helper()
-	opt := store.DefaultOptions()
-	opt.Logger = slog.New(slog.DiscardHandler)
-	s, err := store.Open(dir, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 1; i <= n; i++ {
-		uid := fmt.Sprintf("1.2.826.0.1.3680043.10.1.%d", i)
-		ds := apptest.CT{SOPInstanceUID: uid, StudyInstanceUID: "1.2.826.0.1.3680043.10.2", SeriesInstanceUID: "1.2.826.0.1.3680043.10.3",
-			PatientID: "DMG-1", PatientName: "Damaged^Dora", InstanceNumber: i, PixelBytes: 512}.DataSet()
-		in := store.Instance{SOPClassUID: apptest.CTImageStorage, SOPInstanceUID: uid, TransferSyntaxUID: "1.2.840.10008.1.2",
-			CallingAE: "MODALITY", CalledAE: "INBOX"}
-		if _, err := s.Ingest(context.Background(), in, bytes.NewReader(ds)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // runCLI runs the command in-process and returns its exit code and output.
 func runCLI(args ...string) (code int, stdout, stderr string) {
@@ -54,7 +27,7 @@ func runCLI(args ...string) (code int, stdout, stderr string) {
 // `reindex` rebuilds it from the files, after which both work again.
 func TestDamagedIndexSaysHowToRebuild(t *testing.T) {
 	storage := filepath.Join(t.TempDir(), "inbox")
-	storeCTs(t, storage, 3)
+	fill.CTs(t, storage, 3)
 	indexPath := filepath.Join(storage, "index.db")
 	hint := fmt.Sprintf("dicominbox reindex --storage %q", storage)
 	damaged := fmt.Sprintf("the index of storage folder %s is damaged (", storage)

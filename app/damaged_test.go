@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,31 +9,15 @@ import (
 	"testing"
 
 	"github.com/dicominbox/dicominbox/app/apptest"
-	"github.com/dicominbox/dicominbox/store"
+	"github.com/dicominbox/dicominbox/app/apptest/fill"
 	"github.com/dicominbox/dicominbox/store/index"
 )
 
 // damagedStorage stores n CT instances of one study in cfg's storage folder
-// through an engine, closes it and damages the index (BreakStudiesTable).
+// and damages the index (BreakStudiesTable).
 func damagedStorage(t *testing.T, cfg Config, n int) {
 	t.Helper()
-	ctx := context.Background()
-	e := NewEngine(cfg, testLogger(t, 0))
-	for i := 1; i <= n; i++ {
-		ct := apptest.CT{SOPInstanceUID: fmt.Sprintf("1.2.826.0.1.3680043.10.1.%d", i), StudyInstanceUID: "1.2.826.0.1.3680043.10.2",
-			SeriesInstanceUID: "1.2.826.0.1.3680043.10.3", PatientID: "DMG-1", InstanceNumber: i, PixelBytes: 512}
-		err := e.withStore(func(st *store.Store) error {
-			_, err := st.Ingest(ctx, store.Instance{SOPClassUID: apptest.CTImageStorage, SOPInstanceUID: ct.SOPInstanceUID,
-				TransferSyntaxUID: "1.2.840.10008.1.2", CallingAE: "MODALITY", CalledAE: "INBOX"}, bytes.NewReader(ct.DataSet()))
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := e.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
+	fill.CTs(t, cfg.StorageDir, n)
 	apptest.BreakStudiesTable(t, filepath.Join(cfg.StorageDir, "index.db"))
 }
 
