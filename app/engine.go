@@ -43,6 +43,10 @@ type Engine struct {
 	// The study watcher (studywatch.go): running from the first Start
 	// until Close when watchStop is not nil.
 	watchStop, watchDone chan struct{}
+	// lost is set while the storage folder is gone (folderwatch.go);
+	// the watcher checks the folder every folderEvery.
+	lost        *lostFolder
+	folderEvery time.Duration
 
 	// The storage folder (storage.go), guarded by stMu.
 	stMu    sync.RWMutex
@@ -70,7 +74,8 @@ func NewEngine(cfg Config, log *slog.Logger) *Engine {
 	}
 	// Complete studies need not be remembered: instances that arrive later
 	// start the study afresh whether it is remembered or not.
-	e := &Engine{log: log, hub: NewHub(), cfg: cfg, studies: NewStudyTracker(time.Duration(cfg.StudyCompleteAfter), 0)}
+	e := &Engine{log: log, hub: NewHub(), cfg: cfg, studies: NewStudyTracker(time.Duration(cfg.StudyCompleteAfter), 0),
+		folderEvery: folderCheckEvery}
 	e.storage.want = cfg
 	e.setView(false, "Stopped")
 	return e
@@ -114,6 +119,7 @@ func (e *Engine) Start() error {
 	if e.closing {
 		return ErrClosed
 	}
+	e.endWaitLocked() // a folder that went away is created anew
 	if err := e.startLocked(); err != nil {
 		e.setView(false, "Not listening: "+err.Error())
 		return err
@@ -268,6 +274,8 @@ func (e *Engine) Apply(ctx context.Context, cfg Config) error {
 	}
 	e.mu.Lock()
 	srv := e.srv
+	// Settings that name another folder end the wait for a lost one.
+	resume := e.lost != nil && e.lost.configDir != cfg.StorageDir && e.endWaitLocked()
 	if srv != nil && !needsRestart(e.cfg, cfg) {
 		err := e.reconfigureLocked(srv, cfg)
 		if err == nil {
@@ -289,7 +297,7 @@ func (e *Engine) Apply(ctx context.Context, cfg Config) error {
 	e.wantStore(cfg)
 	e.mu.Unlock()
 	e.studies.SetTimes(time.Duration(cfg.StudyCompleteAfter), 0)
-	if wasRunning {
+	if wasRunning || resume {
 		return e.Start()
 	}
 	return nil
@@ -303,6 +311,9 @@ func (e *Engine) Apply(ctx context.Context, cfg Config) error {
 // nil, gets the number of files read so far now and then (on the calling
 // goroutine). It returns what the new index holds.
 func (e *Engine) RebuildIndex(ctx context.Context, progress func(files int)) (index.Totals, error) {
+	if err := e.lostErr(); err != nil {
+		return index.Totals{}, err
+	}
 	wasRunning := e.Running()
 	if wasRunning {
 		if err := e.Stop(ctx); err != nil {

@@ -48,8 +48,13 @@ func (h *storeHandler) diskGuard() error {
 }
 
 // admit is the server's Admit hook: new associations are turned away while
-// the disk is below the free-space floor.
+// the storage folder is gone (folderwatch.go) or its disk is below the
+// free-space floor.
 func (h *storeHandler) admit(info scp.AssociationInfo) error {
+	if err := h.store.CheckFolder(); err != nil { // the engine's watcher stops listening soon
+		h.log.Warn("association refused: the storage folder is gone", "calling", info.CallingAE, "err", err)
+		return err
+	}
 	if err := h.diskGuard(); err != nil {
 		h.log.Warn("association refused by the disk guard", "calling", info.CallingAE, "err", err)
 		return err
@@ -86,8 +91,12 @@ func (h *storeHandler) Store(ctx context.Context, req *scp.StoreRequest, data io
 		h.log.Debug("stored", "path", st.Path, "bytes", st.Size)
 		return scp.Status{Code: dimse.StatusSuccess}
 	case errors.Is(err, store.ErrOutOfResources):
+		comment := "could not write the file"
+		if ferr := h.store.CheckFolder(); ferr != nil { // the reason, rather than its symptom
+			comment, err = "storage folder is gone", ferr
+		}
 		h.log.Error("could not store an instance", "sop_instance", req.SOPInstanceUID, "err", err)
-		return scp.Status{Code: dimse.StatusOutOfResources, Comment: "could not write the file"}
+		return scp.Status{Code: dimse.StatusOutOfResources, Comment: comment}
 	case errors.Is(err, store.ErrCannotUnderstand):
 		h.log.Warn("data set cannot be parsed", "sop_instance", req.SOPInstanceUID, "err", err)
 		return scp.Status{Code: dimse.StatusCannotUnderstand, Comment: "data set cannot be parsed"}

@@ -56,15 +56,20 @@ func (e *Engine) stopWatch() {
 	}
 }
 
-// watchStudies ticks the engine's study tracker until stop is closed.
+// watchStudies ticks the engine's study tracker, and checks that the
+// storage folder is still there (folderwatch.go), until stop is closed.
 func (e *Engine) watchStudies(stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
 	t := time.NewTimer(studyTickEvery(e.studies.idleTime()))
 	defer t.Stop()
+	folder := time.NewTicker(e.folderEvery)
+	defer folder.Stop()
 	for {
 		select {
 		case <-stop:
 			return
+		case <-folder.C:
+			e.checkFolder()
 		case <-t.C:
 			for _, p := range e.studies.Tick(time.Now()) {
 				e.studyComplete(p)

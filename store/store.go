@@ -114,7 +114,8 @@ type Store struct {
 	// returns is used as that operation's.
 	faultHook atomic.Pointer[func(op string) error]
 
-	lock *storageLock // root's lock, released by Close (nil: none)
+	lock  *storageLock   // root's lock, released by Close (nil: none)
+	ident folderIdentity // what CheckFolder compares (folder.go)
 }
 
 // copyBufSize is the size of the buffer a data set is copied through.
@@ -181,6 +182,9 @@ func open(root string, opt Options, lock *storageLock) (_ *Store, err error) {
 		}
 	}
 	s.lock = lock
+	if err := s.identifyFolder(); err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", abs, err)
+	}
 	removed, err := s.removeLeftovers()
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: clean %s: %w", abs, incomingDir, err)

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
@@ -215,4 +216,48 @@ func runAsNobody(t *testing.T, pattern string) {
 		t.Fatalf("%s as user nobody ran no test:\n%s", pattern, out)
 	}
 	t.Logf("as user nobody:\n%s", out)
+}
+
+// A storage folder whose disk goes away while listening: the status line
+// says so in the error colour, the toggle offers Start, and the study list
+// shows the same reason; when the disk is back, listening resumes.
+func TestStatusStorageFolderLost(t *testing.T) {
+	r := newRealWindow(t)
+	disk := filepath.Join(t.TempDir(), "disk")
+	dir := filepath.Join(disk, "inbox")
+	r.applyConfig(t, func(c *app.Config) { c.StorageDir = dir })
+	r.start(t)
+	if err := os.Rename(disk, disk+".unplugged"); err != nil {
+		t.Fatal(err)
+	}
+	want := "Not listening: storage folder " + dir + " was removed, replaced or unmounted while in use"
+	r.statusUntil(t, "the lost folder", func(s string) bool { return strings.HasPrefix(s, want) })
+	if r.status.Importance != widget.DangerImportance {
+		t.Errorf("status %q not in the error colour", r.status.Text)
+	}
+	checkToggle(t, r.mainWindow, "Start", true)
+	r.studies.reloadNow()
+	if v := r.studies; !strings.Contains(v.empty.Text, "was removed, replaced or unmounted") || !v.empty.Visible() {
+		t.Errorf("study list: %q (shown %v), want the lost folder", v.empty.Text, v.empty.Visible())
+	}
+
+	if err := os.Rename(disk+".unplugged", disk); err != nil {
+		t.Fatal(err)
+	}
+	r.statusUntil(t, "listening again", func(s string) bool { return strings.HasPrefix(s, "Listening as INBOX") })
+	checkToggle(t, r.mainWindow, "Stop", true)
+}
+
+// statusUntil refreshes the window until its status line satisfies ok;
+// it fails the test after 20 s.
+func (r *realWindow) statusUntil(t *testing.T, what string, ok func(string) bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for r.refresh(); !ok(r.status.Text); r.refresh() {
+		if time.Now().After(deadline) {
+			t.Fatalf("status line never showed %s; it shows %q", what, r.status.Text)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("status line: %q", r.status.Text)
 }

@@ -1,0 +1,55 @@
+package store
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// CheckFolder holds while the folder is the one opened, and fails with
+// ErrFolderGone once it was removed, moved away, or replaced by another
+// folder at the same path (as a mount point is when its disk goes).
+func TestCheckFolder(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(t *testing.T, root string)
+	}{
+		{"removed", func(t *testing.T, root string) { mustDo(t, os.RemoveAll(root)) }},
+		{"moved away", func(t *testing.T, root string) { mustDo(t, os.Rename(root, root+".moved")) }},
+		{"replaced by an empty folder", func(t *testing.T, root string) {
+			mustDo(t, os.Rename(root, root+".moved"))
+			mustDo(t, os.Mkdir(root, 0o755))
+		}},
+		{"its .incoming replaced", func(t *testing.T, root string) {
+			in := filepath.Join(root, incomingDir)
+			mustDo(t, os.Rename(in, in+".moved"))
+			mustDo(t, os.Mkdir(in, 0o755))
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := filepath.Join(t.TempDir(), "inbox")
+			s, err := Open(root, DefaultOptions())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if err := s.CheckFolder(); err != nil {
+				t.Fatalf("CheckFolder on the folder just opened: %v", err)
+			}
+			tc.change(t, root)
+			err = s.CheckFolder()
+			if !errors.Is(err, ErrFolderGone) {
+				t.Fatalf("CheckFolder after the folder was %s: %v, want ErrFolderGone", tc.name, err)
+			}
+			t.Log(err)
+		})
+	}
+}
+
+func mustDo(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
