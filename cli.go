@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"time"
 )
 
 // parseFlags parses the flags of a subcommand and checks that exactly nargs
@@ -35,4 +36,19 @@ func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer, usage string,
 		return 2, false
 	}
 	return 0, true
+}
+
+// progressPrinter returns a progress callback for a long command (a
+// reindex of a million files takes minutes): it writes "PREFIX: N files
+// read so far" to w when at least every has passed since the start or
+// since its last line, so that a quick run prints nothing and a long one
+// shows that it is alive without flooding a log.
+func progressPrinter(w io.Writer, prefix string, every time.Duration, now func() time.Time) func(files int) {
+	last := now()
+	return func(files int) {
+		if t := now(); t.Sub(last) >= every {
+			last = t
+			fmt.Fprintf(w, "%s: %d files read so far\n", prefix, files)
+		}
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // A positional argument where a subcommand takes none is refused with its
@@ -53,5 +54,26 @@ func TestSubcommandUsage(t *testing.T) {
 		if code != c.code || !strings.Contains(stderr.String(), c.usage+"\n") || !strings.Contains(stderr.String(), "\nFlags:\n  -") {
 			t.Errorf("%q: exit %d (want %d), stderr:\n%s", c.args, code, c.code, stderr.String())
 		}
+	}
+}
+
+// The reindex progress lines: none before the first interval has passed,
+// then at most one per interval, each with the count it was given.
+func TestProgressPrinter(t *testing.T) {
+	var out bytes.Buffer
+	clock := time.Date(2026, 12, 8, 1, 0, 0, 0, time.UTC)
+	p := progressPrinter(&out, "dicominbox reindex", 2*time.Second, func() time.Time { return clock })
+	for _, step := range []struct {
+		after time.Duration
+		files int
+	}{{time.Second, 1000}, {time.Second, 2000}, {500 * time.Millisecond, 3000}, {1500 * time.Millisecond, 4000}, {5 * time.Second, 4200}} {
+		clock = clock.Add(step.after)
+		p(step.files)
+	}
+	want := "dicominbox reindex: 2000 files read so far\n" +
+		"dicominbox reindex: 4000 files read so far\n" +
+		"dicominbox reindex: 4200 files read so far\n"
+	if out.String() != want {
+		t.Errorf("progress lines:\n%s\nwant:\n%s", out.String(), want)
 	}
 }

@@ -298,7 +298,7 @@ func runReindex(args []string, stdout, stderr io.Writer) int {
 	if code, ok := parseFlags(fs, args, stderr, "Usage: dicominbox reindex --storage DIR\n\nRebuilds DIR/index.db from the stored files; refused while a receiver has DIR open.", 0); !ok {
 		return code
 	}
-	t, err := app.Reindex(*storage, newLogger(stderr, "warn"))
+	t, err := app.Reindex(*storage, newLogger(stderr, "warn"), progressPrinter(stderr, "dicominbox reindex", 2*time.Second, time.Now))
 	if err != nil {
 		fmt.Fprintf(stderr, "dicominbox reindex: %v\n", err)
 		return 1

@@ -20,7 +20,9 @@ import (
 )
 
 // Reindex rebuilds DIR/index.db from the files of the storage folder.
-func Reindex(storageDir string, log *slog.Logger) (index.Totals, error) {
+// progress, when not nil, gets the number of files read so far now and
+// then (store.Options.Progress).
+func Reindex(storageDir string, log *slog.Logger, progress func(files int)) (index.Totals, error) {
 	if _, err := os.Stat(storageDir); err != nil {
 		return index.Totals{}, fmt.Errorf("storage folder: %w", err)
 	}
@@ -29,6 +31,7 @@ func Reindex(storageDir string, log *slog.Logger) (index.Totals, error) {
 		Sync:                      true,
 		ImplementationClassUID:    scp.ImplementationClassUID,
 		ImplementationVersionName: scp.ImplementationVersionName,
+		Progress:                  progress,
 	})
 }
 
