@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -21,10 +22,12 @@ import (
 	fyneapp "fyne.io/fyne/v2/app"
 
 	"github.com/dicominbox/dicominbox/app"
+	"github.com/dicominbox/dicominbox/app/logfile"
 	// Before Fyne reads the locale: no "Error parsing user locale C" under
 	// LANG=C.UTF-8 (see the package).
 	_ "github.com/dicominbox/dicominbox/app/clocale"
 	"github.com/dicominbox/dicominbox/assets"
+	"github.com/dicominbox/dicominbox/scp"
 	"github.com/dicominbox/dicominbox/store/index"
 	"github.com/dicominbox/dicominbox/ui"
 )
@@ -79,17 +82,25 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 }
 
 func runWindow(stderr io.Writer) int {
-	configPath := app.DefaultConfigPath()
-	cfg, settingsErr := app.LoadConfig(configPath)
-	if settingsErr != nil {
-		fmt.Fprintf(stderr, "dicominbox: %v (using defaults)\n", settingsErr)
+	files := ui.Files{Config: app.DefaultConfigPath(), Log: app.DefaultLogPath()}
+	cfg, err := app.LoadConfig(files.Config)
+	if err != nil {
+		files.ConfigErr = err
+		fmt.Fprintf(stderr, "dicominbox: %v (using defaults)\n", err)
 	}
-	log := newLogger(stderr, cfg.LogLevel)
+	logOut, closeLog, err := openLogFile(files.Log, stderr)
+	if err != nil {
+		files.Log, files.LogErr = "", err
+		fmt.Fprintf(stderr, "dicominbox: no log file: %v\n", err)
+	}
+	defer closeLog()
+	log := newLogger(logOut, cfg.LogLevel)
 	slog.SetDefault(log)
+	log.Info("DICOM Inbox started", "version", scp.ImplementationVersionName, "pid", os.Getpid(), "config", files.Config)
 	engine := app.NewEngine(cfg, log)
 	a := fyneapp.NewWithID(appID)
 	a.SetIcon(assets.Icon)
-	w := ui.NewMainWindow(a, engine, configPath, settingsErr) // the activity log reports settingsErr
+	w := ui.NewMainWindow(a, engine, files) // the activity log reports files' errors
 	if cfg.StartListening {
 		go func() {
 			if err := engine.Start(); err != nil { // the status line shows it too
@@ -102,6 +113,34 @@ func runWindow(stderr io.Writer) int {
 	w.ShowAndRun()
 	shutdown()
 	return 0
+}
+
+// openLogFile opens the window's log file at path (app/logfile: bounded,
+// rotated) and returns where the log goes: the file and stderr (a window
+// started from a terminal still shows it there), and the function that
+// closes the file. Without a path, or when it cannot be opened (err), the
+// log goes to stderr only.
+func openLogFile(path string, stderr io.Writer) (out io.Writer, closeLog func(), err error) {
+	if path == "" {
+		return stderr, func() {}, errors.New("no home folder to put it in")
+	}
+	f, err := logfile.Open(path, logfile.DefaultMaxBytes, logfile.DefaultKeep)
+	if err != nil {
+		return stderr, func() {}, err
+	}
+	return teeWriter{f, stderr}, func() { f.Close() }, nil
+}
+
+// teeWriter writes to the log file and, best effort, to stderr: a closed
+// or broken stderr (no terminal) must not cost the file a line, as it
+// would with io.MultiWriter, which stops at the first error.
+type teeWriter struct {
+	file, stderr io.Writer
+}
+
+func (t teeWriter) Write(p []byte) (int, error) {
+	_, _ = t.stderr.Write(p)
+	return t.file.Write(p)
 }
 
 // onceShutdown returns a function that closes the engine (running

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -183,6 +184,34 @@ func DefaultConfigPath() string {
 		dir = "."
 	}
 	return filepath.Join(dir, "dicominbox", "config.json")
+}
+
+// DefaultLogPath is where the window writes its log (app/logfile): in the
+// user's state folder on Linux and BSD ($XDG_STATE_HOME, else
+// ~/.local/state), ~/Library/Logs on macOS, %LocalAppData% on Windows;
+// "" when there is no home folder to put it in.
+func DefaultLogPath() string {
+	home, _ := os.UserHomeDir()
+	var dir string
+	switch runtime.GOOS {
+	case "windows":
+		if d, err := os.UserCacheDir(); err == nil { // %LocalAppData%
+			home = d
+		}
+		dir = filepath.Join(home, "DICOM Inbox", "Logs")
+	case "darwin", "ios":
+		dir = filepath.Join(home, "Library", "Logs", "DICOM Inbox")
+	default:
+		state := os.Getenv("XDG_STATE_HOME")
+		if !filepath.IsAbs(state) { // unset, or relative: invalid per the XDG spec
+			state = filepath.Join(home, ".local", "state")
+		}
+		dir = filepath.Join(state, "dicominbox")
+	}
+	if !filepath.IsAbs(dir) {
+		return ""
+	}
+	return filepath.Join(dir, "dicominbox.log")
 }
 
 // LoadConfig reads path over DefaultConfig. A missing file is not an error:

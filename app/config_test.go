@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -113,5 +114,29 @@ func TestKafkaValidatedOnlyWhenEnabled(t *testing.T) {
 		SASL: KafkaSASL{Mechanism: "SCRAM-SHA-512", Username: "u"}}
 	if err := c.Validate(); err != nil {
 		t.Fatalf("good Kafka settings rejected: %v", err)
+	}
+}
+
+// The window's log goes to the XDG state folder on Linux.
+func TestDefaultLogPath(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skipf("the XDG layout is checked on Linux; this is %s", runtime.GOOS)
+	}
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	for _, tc := range []struct{ xdg, want string }{
+		{"", filepath.Join(home, ".local", "state", "dicominbox", "dicominbox.log")},
+		{"relative/state", filepath.Join(home, ".local", "state", "dicominbox", "dicominbox.log")},
+		{"/var/lib/me", "/var/lib/me/dicominbox/dicominbox.log"},
+	} {
+		t.Setenv("XDG_STATE_HOME", tc.xdg)
+		if got := DefaultLogPath(); got != tc.want {
+			t.Errorf("XDG_STATE_HOME=%q: %q, want %q", tc.xdg, got, tc.want)
+		}
+	}
+	t.Setenv("HOME", "")
+	t.Setenv("XDG_STATE_HOME", "")
+	if got := DefaultLogPath(); got != "" {
+		t.Errorf("without a home folder: %q, want none", got)
 	}
 }

@@ -1,10 +1,14 @@
 package ui
 
 import (
+	"fmt"
 	"log/slog"
+	"path/filepath"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/dicominbox/dicominbox/app"
@@ -20,6 +24,8 @@ type activityView struct {
 	min     slog.Level
 	version uint64 // of the log when entries were read
 	newest  uint64 // the newest entry's sequence number then
+	// logFolder shows the log file's folder (nil: no log file).
+	logFolder *widget.Button
 }
 
 var levelChoices = []struct {
@@ -63,8 +69,27 @@ func newActivityView(w *mainWindow) *activityView {
 			text.SetText(e.Text)
 		})
 	top := container.NewBorder(nil, nil, widget.NewLabel("Show:"), nil, v.filter)
-	v.content = container.NewBorder(top, nil, nil, nil, v.list)
+	v.content = container.NewBorder(top, v.logFileBar(), nil, nil, v.list)
 	return v
+}
+
+// logFileBar says where the whole log is, with a button that shows its
+// folder (nil when there is no log file): this list keeps only the recent
+// events of this session.
+func (v *activityView) logFileBar() fyne.CanvasObject {
+	path := v.w.opts.files.Log
+	if path == "" {
+		return nil
+	}
+	label := widget.NewLabel("Whole log: " + path)
+	label.Truncation = fyne.TextTruncateEllipsis
+	v.logFolder = widget.NewButtonWithIcon("Show in folder", theme.FolderOpenIcon(), func() {
+		dir := filepath.Dir(path)
+		if err := v.w.opts.openFolder(dir); err != nil {
+			dialog.ShowError(fmt.Errorf("cannot open %s: %w", dir, err), v.w.win)
+		}
+	})
+	return container.NewBorder(nil, nil, nil, v.logFolder, label)
 }
 
 func levelName(l slog.Level) string {

@@ -43,19 +43,30 @@ const (
 	searchDebounce = 250 * time.Millisecond
 )
 
-// NewMainWindow builds the main window over the engine: toolbar, status
-// line, live associations, the study list and the activity log. configPath
-// is where the settings dialog saves; settingsErr is why the settings could
-// not be read from it (app.LoadConfig), nil when they could or the file
-// does not exist yet. The caller shows it, typically with ShowAndRun, and
-// closes the engine afterwards.
-func NewMainWindow(a fyne.App, e Engine, configPath string, settingsErr error) fyne.Window {
-	return newMainWindow(a, e, productionOptions(configPath, settingsErr)).win
+// Files are the window's files and what became of them at start.
+type Files struct {
+	// Config is where the settings dialog saves; ConfigErr is why the
+	// settings could not be read from it (app.LoadConfig), nil when they
+	// could or the file does not exist yet.
+	Config    string
+	ConfigErr error
+	// Log is the log file the program writes ("": none); LogErr is why it
+	// could not be opened. The activity tab shows where it is.
+	Log    string
+	LogErr error
 }
 
-func productionOptions(configPath string, settingsErr error) options {
-	return options{poll: statusPoll, pump: true, async: true, debounce: searchDebounce, configPath: configPath,
-		settingsErr: settingsErr, live: liveEvery, statsEvery: statsEvery}
+// NewMainWindow builds the main window over the engine: toolbar, status
+// line, live associations, the study list and the activity log (whose
+// first entries say when a file of files could not be used). The caller
+// shows it, typically with ShowAndRun, and closes the engine afterwards.
+func NewMainWindow(a fyne.App, e Engine, files Files) fyne.Window {
+	return newMainWindow(a, e, productionOptions(files)).win
+}
+
+func productionOptions(files Files) options {
+	return options{poll: statusPoll, pump: true, async: true, debounce: searchDebounce, files: files,
+		live: liveEvery, statsEvery: statsEvery}
 }
 
 // options are the seams the tests use; NewMainWindow sets the production values.
@@ -67,13 +78,11 @@ type options struct {
 	debounce   time.Duration // search debounce; 0 searches at every keystroke
 	live       time.Duration // at most one live redraw of moving numbers per live; 0: at every refresh
 	statsEvery time.Duration // at most one status-line query per statsEvery from events; 0: every time
-	configPath string
-	// settingsErr: the settings file could not be read (NewMainWindow).
-	settingsErr error
-	now         func() time.Time // clock; nil = time.Now
-	loc         *time.Location   // time zone of the tables; nil = time.Local
-	openFolder  func(string) error
-	portOwner   func(port int) string // who listens on a port ("" = unknown); nil = read /proc
+	files      Files
+	now        func() time.Time // clock; nil = time.Now
+	loc        *time.Location   // time zone of the tables; nil = time.Local
+	openFolder func(string) error
+	portOwner  func(port int) string // who listens on a port ("" = unknown); nil = read /proc
 	// after runs f on the UI goroutine once d has passed; nil = a timer and fyne.Do.
 	after func(d time.Duration, f func())
 }
@@ -150,7 +159,7 @@ func newMainWindow(a fyne.App, e Engine, opts options) *mainWindow {
 		live:   liveGate{t: throttle{every: opts.live}},
 	}
 
-	w.noteUnreadableSettings()
+	w.noteUnusableFiles()
 	w.status = widget.NewLabel("")
 	w.status.Wrapping = fyne.TextWrapWord // errors can be long; never hide them
 	w.stats = newStatsLine(w)
@@ -338,12 +347,16 @@ func (w *mainWindow) background(work func() (apply func())) {
 	}()
 }
 
-// noteUnreadableSettings puts a warning at the top of the activity log when
-// the settings file exists but could not be read: the engine then runs with
-// the defaults (main.go), which only stderr would otherwise say.
-func (w *mainWindow) noteUnreadableSettings() {
-	if err := w.opts.settingsErr; err != nil {
+// noteUnusableFiles puts a warning at the top of the activity log when the
+// settings file exists but could not be read (the engine then runs with
+// the defaults, main.go), and when the log file could not be opened: only
+// stderr would say it otherwise.
+func (w *mainWindow) noteUnusableFiles() {
+	if err := w.opts.files.ConfigErr; err != nil {
 		w.mon.Log.Add(w.opts.now(), slog.LevelWarn,
 			"Settings not read, the defaults are in use until the settings are saved: "+err.Error())
+	}
+	if err := w.opts.files.LogErr; err != nil {
+		w.mon.Log.Add(w.opts.now(), slog.LevelWarn, "No log file, this list is the only record of this session: "+err.Error())
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
@@ -139,7 +140,7 @@ func TestUnreadableSettingsAreReported(t *testing.T) {
 	}{{broken, true}, {filepath.Join(dir, "missing.json"), false}} {
 		_, loadErr := app.LoadConfig(c.path) // as main.go does before it builds the window
 		opts := testOptions(nil)
-		opts.configPath, opts.settingsErr = c.path, loadErr
+		opts.files.Config, opts.files.ConfigErr = c.path, loadErr
 		w := newMainWindow(test.NewTempApp(t), newFakeEngine(), opts)
 		var warnings []string
 		for _, e := range w.mon.Log.Entries(slog.LevelWarn) {
@@ -151,6 +152,38 @@ func TestUnreadableSettingsAreReported(t *testing.T) {
 		if got != c.warn || (!c.warn && len(warnings) > 0) {
 			t.Errorf("%s: warnings %q, want a warning: %v", c.path, warnings, c.warn)
 		}
+	}
+}
+
+// The activity tab says where the whole log is and shows its folder; a log
+// file that could not be opened is the activity log's first warning, and
+// then no log path is shown.
+func TestActivityTabNamesTheLogFile(t *testing.T) {
+	opts := testOptions(nil)
+	var opened []string
+	opts.openFolder = func(dir string) error { opened = append(opened, dir); return nil }
+	opts.files.Log = filepath.Join("/home/rad/.local/state/dicominbox", "dicominbox.log")
+	w := newMainWindow(test.NewTempApp(t), newFakeEngine(), opts)
+	defer w.win.Close()
+	bar := w.activity.content.(*fyne.Container).Objects[2].(*fyne.Container) // the Border's bottom
+	if label := bar.Objects[0].(*widget.Label); label.Text != "Whole log: "+opts.files.Log {
+		t.Errorf("log line %q", label.Text)
+	}
+	test.Tap(w.activity.logFolder)
+	if len(opened) != 1 || opened[0] != "/home/rad/.local/state/dicominbox" {
+		t.Errorf("opened %q, want the log file's folder", opened)
+	}
+
+	opts = testOptions(nil)
+	opts.files.LogErr = errors.New("mkdir /home/rad/.local/state: permission denied")
+	w = newMainWindow(test.NewTempApp(t), newFakeEngine(), opts)
+	defer w.win.Close()
+	warnings := w.mon.Log.Entries(slog.LevelWarn)
+	if len(warnings) != 1 || !strings.HasPrefix(warnings[0].Text, "No log file, this list is the only record of this session: mkdir") {
+		t.Errorf("warnings %+v, want the log file's failure", warnings)
+	}
+	if w.activity.logFolder != nil {
+		t.Error("a log folder button without a log file")
 	}
 }
 
@@ -310,8 +343,8 @@ func TestStaleErrorClearsWhenEngineRecovers(t *testing.T) {
 
 func TestNewMainWindow(t *testing.T) {
 	e := newFakeEngine()
-	opts := productionOptions("/x/config.json", nil)
-	if opts.poll != statusPoll || !opts.pump || !opts.async || opts.debounce != searchDebounce || opts.configPath != "/x/config.json" {
+	opts := productionOptions(Files{Config: "/x/config.json"})
+	if opts.poll != statusPoll || !opts.pump || !opts.async || opts.debounce != searchDebounce || opts.files.Config != "/x/config.json" {
 		t.Errorf("production options: %+v", opts)
 	}
 	// As NewMainWindow builds it, but with the queries inline: a query

@@ -83,8 +83,8 @@ func (w *mainWindow) saveSettings(cfg app.Config) error {
 	if applyErr != nil && cfg.Validate() != nil {
 		return applyErr // invalid: nothing changed
 	}
-	if w.opts.configPath != "" {
-		if err := app.SaveConfig(w.opts.configPath, cfg); err != nil {
+	if w.opts.files.Config != "" {
+		if err := app.SaveConfig(w.opts.files.Config, cfg); err != nil {
 			return fmt.Errorf("settings applied but not saved: %w", err)
 		}
 	}

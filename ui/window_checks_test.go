@@ -141,7 +141,7 @@ func TestStudyCompleteNotificationSwitch(t *testing.T) {
 // echoscu proves it), and the file holds what `serve --config` reads.
 func TestSettingsSaveRestartsListenerAndPersists(t *testing.T) {
 	r := newRealWindow(t)
-	r.opts.configPath = filepath.Join(t.TempDir(), "dicominbox", "config.json")
+	r.opts.files.Config = filepath.Join(t.TempDir(), "dicominbox", "config.json")
 	oldPort := r.start(t)
 	newPort := apptest.FreePort(t)
 
@@ -171,7 +171,7 @@ func TestSettingsSaveRestartsListenerAndPersists(t *testing.T) {
 		t.Error("the old port still answers")
 	}
 
-	onDisk, err := app.LoadConfig(r.opts.configPath) // what `serve --config` reads
+	onDisk, err := app.LoadConfig(r.opts.files.Config) // what `serve --config` reads
 	if err != nil {
 		t.Fatal(err)
 	}
