@@ -15,6 +15,7 @@ import (
 	"runtime/pprof"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	fyneapp "fyne.io/fyne/v2/app"
 
 	"github.com/dicominbox/dicominbox/app"
+	"github.com/dicominbox/dicominbox/app/instance"
 	"github.com/dicominbox/dicominbox/app/logfile"
 	// Before Fyne reads the locale: no "Error parsing user locale C" under
 	// LANG=C.UTF-8 (see the package).
@@ -82,6 +84,11 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 }
 
 func runWindow(stderr io.Writer) int {
+	owner, claimErr := instance.Claim(instance.DefaultPath())
+	if errors.Is(claimErr, instance.ErrRunning) {
+		fmt.Fprintln(stderr, "dicominbox: DICOM Inbox is already running; its window was brought to the front")
+		return 0
+	}
 	files := ui.Files{Config: app.DefaultConfigPath(), Log: app.DefaultLogPath()}
 	cfg, err := app.LoadConfig(files.Config)
 	if err != nil {
@@ -101,6 +108,13 @@ func runWindow(stderr io.Writer) int {
 	a := fyneapp.NewWithID(appID)
 	a.SetIcon(assets.Icon)
 	w := ui.NewMainWindow(a, engine, files) // the activity log reports files' errors
+	if claimErr != nil {
+		// A later launch cannot find this window: it opens a second one.
+		log.Warn("later launches will open another window", "err", claimErr)
+	} else {
+		defer owner.Close()
+		go showOnRequest(owner, w, log)
+	}
 	if cfg.StartListening {
 		go func() {
 			if err := engine.Start(); err != nil { // the status line shows it too
@@ -109,10 +123,24 @@ func runWindow(stderr io.Writer) int {
 		}()
 	}
 	shutdown := onceShutdown(engine, log)
-	go exitOnSignal(shutdown)
+	var started atomic.Bool // Fyne's loop runs, and handles SIGINT/SIGTERM itself
+	a.Lifecycle().SetOnStarted(func() { started.Store(true) })
+	go exitOnSignal(shutdown, &started)
 	w.ShowAndRun()
 	shutdown()
 	return 0
+}
+
+// showOnRequest brings the window to the front (from the tray, too) each
+// time a later launch asks (app/instance), until the owner is closed.
+func showOnRequest(owner *instance.Owner, w fyne.Window, log *slog.Logger) {
+	for range owner.Requests() {
+		log.Info("another launch asked for the window; bringing it to the front")
+		fyne.Do(func() {
+			w.Show()
+			w.RequestFocus()
+		})
+	}
 }
 
 // openLogFile opens the window's log file at path (app/logfile: bounded,
@@ -159,19 +187,34 @@ func onceShutdown(engine *app.Engine, log *slog.Logger) func() {
 	}
 }
 
-// exitOnSignal ends the windowed app on SIGINT/SIGTERM. Fyne quits its loop
-// on these signals by itself, but v2.7.1 can then hang in its shutdown when
-// an input event was queued at that moment; so the engine is closed here and
-// the process exits even if Fyne does not return.
-func exitOnSignal(shutdown func()) {
+// exitOnSignal ends the windowed app on SIGINT/SIGTERM: it closes the
+// engine (running associations get the shutdown timeout) and makes sure
+// the process ends. Once Fyne's loop has started (started), Fyne quits it
+// on these signals by itself; asking it to quit as well could run after
+// it has shut GLFW down, which panics in v2.7.1 ("The GLFW library is not
+// initialized", exit status 2 instead of 0). Before that, the loop is
+// asked to quit when it starts. Fyne can also hang in its shutdown when an
+// input event was queued at that moment, so the process exits 5 s later
+// even if ShowAndRun never returns.
+func exitOnSignal(shutdown func(), started *atomic.Bool) {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	<-ctx.Done()
 	slog.Info("signal received, closing")
 	shutdown()
-	fyne.Do(func() { fyne.CurrentApp().Quit() })
+	if !started.Load() {
+		fyne.Do(quitFyne)
+	}
 	time.Sleep(5 * time.Second)
 	os.Exit(0)
+}
+
+// quitFyne asks Fyne to quit. Should Fyne have shut down meanwhile, after
+// all (fyne.Do then runs it here), its panic is of no consequence: the
+// process is ending.
+func quitFyne() {
+	defer func() { _ = recover() }()
+	fyne.CurrentApp().Quit()
 }
 
 func runServe(args []string, stderr io.Writer) int {

@@ -20,8 +20,10 @@ import (
 
 // The window, started as from a desktop menu (here on a private Xvfb),
 // writes its log to the log file in the user's state folder: the start, the
-// listener, each association, the signal that ends it.
-func TestWindowWritesItsLogFile(t *testing.T) {
+// listener, each association, the signal that ends it. A second launch
+// brings the running window to the front and exits instead of opening a
+// second one.
+func TestWindowLogFileAndSecondLaunch(t *testing.T) {
 	xvfbRun := apptest.Tool(t, "xvfb-run")
 	home := t.TempDir()
 	port := apptest.FreePort(t)
@@ -36,7 +38,12 @@ func TestWindowWritesItsLogFile(t *testing.T) {
 	defer cancel()
 	cmd := command(ctx, "-a", "-s", "-screen 0 1024x768x24", os.Args[0])
 	cmd.Path, cmd.Args[0] = xvfbRun, xvfbRun // xvfb-run starts this test binary as the window
-	cmd.Env = append(cmd.Env, "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "XDG_STATE_HOME=")
+	runtimeDir := filepath.Join(home, "run") // not the session's: a window of the user's own must not answer
+	if err := os.Mkdir(runtimeDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"HOME=" + home, "XDG_CONFIG_HOME=" + filepath.Join(home, ".config"), "XDG_STATE_HOME=", "XDG_RUNTIME_DIR=" + runtimeDir}
+	cmd.Env = append(cmd.Env, env...)
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stderr, &stderr
 	cmd.WaitDelay = 5 * time.Second
@@ -67,6 +74,22 @@ func TestWindowWritesItsLogFile(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 
+	// A second launch (no display needed: it ends before it would open one).
+	second := command(ctx)
+	second.Env = append(second.Env, env...)
+	second.Env = append(second.Env, "DISPLAY=:none")
+	out, err := second.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "already running; its window was brought to the front") {
+		t.Errorf("second launch: %v\n%s", err, out)
+	}
+
+	for asked := time.Now().Add(10 * time.Second); !bytes.Contains(readLog(t, logPath), []byte("another launch asked")); {
+		if time.Now().After(asked) {
+			t.Fatalf("the window did not log the second launch's request:\n%s", readLog(t, logPath))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
 	// The window's PID, from its own first line: xvfb-run is its parent.
 	m := regexp.MustCompile(`msg="DICOM Inbox started" .*pid=(\d+)`).FindSubmatch(readLog(t, logPath))
 	if m == nil {
@@ -86,12 +109,12 @@ func TestWindowWritesItsLogFile(t *testing.T) {
 	}
 	log := string(readLog(t, logPath))
 	for _, want := range []string{`msg="DICOM Inbox started"`, `msg=listening`, `msg="association accepted"`,
-		`calling=LOGTEST`, `msg="signal received, closing"`, `msg="storage folder closed"`} {
+		`calling=LOGTEST`, `msg="another launch asked for the window; bringing it to the front"`,
+		`msg="signal received, closing"`, `msg="storage folder closed"`} {
 		if !strings.Contains(log, want) {
 			t.Errorf("the log file lacks %s:\n%s", want, log)
 		}
 	}
-	t.Logf("log file:\n%s", log)
 	if !strings.Contains(stderr.String(), `msg="association accepted"`) {
 		t.Errorf("stderr no longer gets the log:\n%s", stderr.String())
 	}
