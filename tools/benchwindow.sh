@@ -155,10 +155,10 @@ run_one() {
                 --config /nonexistent --min-free-mb 0 --log-level warn >"$logf" 2>&1 &
             RECV_PID=$! ;;
         window)
-            mkdir -p "$dir/config/dicominbox"
+            mkdir -p "$dir/config/dicominbox" "$dir/run" && chmod 700 "$dir/run"
             printf '{"ae_title":"%s","bind":"127.0.0.1","port":%d,"storage_dir":"%s","min_free_mb":0,"start_listening":true,"notify_study_complete":false,"log_level":"warn"}\n' \
                 "$AET" "$PORT" "$dir/storage" >"$dir/config/dicominbox/config.json"
-            DISPLAY=$DISP HOME=$dir XDG_CONFIG_HOME=$dir/config "$BIN" >"$logf" 2>&1 &
+            DISPLAY=$DISP HOME=$dir XDG_CONFIG_HOME=$dir/config XDG_STATE_HOME= XDG_RUNTIME_DIR=$dir/run "$BIN" >"$logf" 2>&1 &
             RECV_PID=$! ;;
     esac
     wait_echo "$who" "$logf"

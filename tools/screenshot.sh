@@ -5,6 +5,7 @@
 # then drives the window with xdotool and saves PNGs:
 #
 #   main.png      the main window with the received studies
+#   activity.png  its Activity tab, with the log file's path at the bottom
 #   filtered.png  the study list filtered by typing ZHANG into the search field (Ctrl+F)
 #   detail.png    the study detail of that (Chinese) study, its row clicked
 #   settings.png  the settings dialog (Ctrl+Comma)
@@ -54,7 +55,8 @@ trap cleanup EXIT
 
 port=11300
 while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
-mkdir -p "$scratch/config/dicominbox" "$scratch/storage"
+mkdir -p "$scratch/config/dicominbox" "$scratch/storage" "$scratch/run"
+chmod 700 "$scratch/run" # the app's single-window socket: not a running window's of this user
 cat >"$scratch/config/dicominbox/config.json" <<EOF
 {
   "ae_title": "INBOX",
@@ -67,7 +69,7 @@ cat >"$scratch/config/dicominbox/config.json" <<EOF
 }
 EOF
 
-HOME=$scratch XDG_CONFIG_HOME=$scratch/config "$bin" >"$scratch/app.log" 2>&1 &
+HOME=$scratch XDG_CONFIG_HOME=$scratch/config XDG_STATE_HOME= XDG_RUNTIME_DIR=$scratch/run "$bin" >"$scratch/app.log" 2>&1 &
 pid=$!
 for _ in $(seq 150); do
 	kill -0 "$pid" 2>/dev/null || { cat "$scratch/app.log" >&2; die "dicominbox exited at start"; }
@@ -109,6 +111,10 @@ shot() {
 }
 
 shot main
+# The Activity tab (its events and, at the bottom, where the log file is), then back.
+xdotool mousemove --sync 185 506 click 1
+shot activity main
+xdotool mousemove --sync 80 506 click 1
 # Filter the study list down to the Chinese CT study (Ctrl+F focuses the search field),
 # then click its row: a click opens the study detail.
 xdotool key --window "$wid" ctrl+f
