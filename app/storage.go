@@ -74,9 +74,14 @@ func (e *Engine) openStoreLocked() (*store.Store, error) {
 		return e.store, nil
 	}
 	cfg := s.want
+	foreign := ForeignEntries(cfg.StorageDir)
 	st, err := store.Open(cfg.StorageDir, e.kafka.storeOptions(cfg, e.storeOptions(cfg)))
 	if err != nil {
 		return nil, describeStoreError(cfg.StorageDir, err)
+	}
+	if foreign > 0 {
+		e.log.Warn("the storage folder held other files before; its DICOM files are indexed as received, and deleting a study deletes its files",
+			"dir", st.Root(), "entries", foreign)
 	}
 	e.kafka.start(st.Index(), e.log)
 	e.store, s.openedWith = st, cfg

@@ -66,6 +66,7 @@ type settingsDialog struct {
 	saving                             bool
 	onSaveDone                         func() // test hook: after a save result was applied
 	chooseFolder                       *widget.Button
+	foreign                            *dialog.ConfirmDialog // the last "folder holds other files" question
 	sections                           *fyne.Container
 	scroll                             *container.Scroll
 	content                            *fyne.Container
@@ -300,6 +301,34 @@ func (d *settingsDialog) onSave() {
 		d.showStatus("Cannot save:\n"+err.Error(), true)
 		return
 	}
+	if cfg.StorageDir != d.current.StorageDir {
+		if n := app.ForeignEntries(cfg.StorageDir); n > 0 {
+			d.confirmForeignFolder(cfg, n)
+			return
+		}
+	}
+	d.startSave(cfg)
+}
+
+// confirmForeignFolder asks before a folder that holds someone's files
+// (app.ForeignEntries) becomes the storage folder, and saves cfg if so.
+func (d *settingsDialog) confirmForeignFolder(cfg app.Config, entries int) {
+	msg := fmt.Sprintf("%s already holds %s and is not a DICOM Inbox storage folder.\n\n"+
+		"Every DICOM file in it will be listed as received, and deleting a study\n"+
+		"deletes its files. For received studies, an empty folder is the safe choice.",
+		cfg.StorageDir, plural(entries, "item", "items"))
+	d.foreign = dialog.NewConfirm("Use a folder that holds other files?", msg, func(ok bool) {
+		if ok {
+			d.startSave(cfg)
+		}
+	}, d.parent)
+	d.foreign.SetConfirmText("Use it anyway")
+	d.foreign.SetDismissText("Cancel")
+	d.foreign.Show()
+}
+
+// startSave saves and applies cfg off the UI goroutine.
+func (d *settingsDialog) startSave(cfg app.Config) {
 	d.saving = true
 	d.saveBtn.Disable()
 	d.cancelBtn.Disable()

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -478,5 +480,54 @@ func TestSettingsFormatDuration(t *testing.T) {
 		if back, err := parseDurationText(formatDurationText(d)); err != nil || back != d {
 			t.Errorf("parseDurationText(%q) = %v, %v; want %v", formatDurationText(d), back, err, d)
 		}
+	}
+}
+
+// A new storage folder that already holds someone's files is taken only
+// after a question: Cancel leaves the settings unsaved, "Use it anyway"
+// saves them. An empty folder, a storage folder and the current folder
+// are taken without one.
+func TestSettingsAskBeforeAFolderWithOtherFiles(t *testing.T) {
+	archive := t.TempDir()
+	for _, name := range []string{"IM0001", "IM0002", "notes.txt"} {
+		if err := os.WriteFile(filepath.Join(archive, name), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec := &saveRecorder{}
+	d, done := openSettings(t, settingsTestConfig(), rec, nil)
+	typeReplacing(d.storageDir.entry, archive)
+	test.Tap(d.saveBtn)
+	if d.foreign == nil || d.saving || len(rec.calls()) != 0 {
+		t.Fatalf("saved without asking (question %v, saving %v, saves %d)", d.foreign != nil, d.saving, len(rec.calls()))
+	}
+	d.foreign.Dismiss() // Cancel
+	if d.saving || len(rec.calls()) != 0 {
+		t.Fatal("saved after Cancel")
+	}
+	d.foreign = nil
+	test.Tap(d.saveBtn)
+	if d.foreign == nil {
+		t.Fatal("no question the second time")
+	}
+	d.foreign.Confirm() // Use it anyway
+	wait(t, done, "save")
+	if calls := rec.calls(); len(calls) != 1 || calls[0].StorageDir != archive {
+		t.Fatalf("saves after Use it anyway: %+v", calls)
+	}
+
+	for _, dir := range []string{t.TempDir(), archive} { // empty; then the current folder
+		cur := settingsTestConfig()
+		if dir == archive {
+			cur.StorageDir = archive
+		}
+		rec := &saveRecorder{}
+		d, done := openSettings(t, cur, rec, nil)
+		typeReplacing(d.storageDir.entry, dir)
+		test.Tap(d.saveBtn)
+		if d.foreign != nil {
+			t.Fatalf("%s: asked", dir)
+		}
+		wait(t, done, "save")
 	}
 }
