@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -50,7 +51,7 @@ func Claim(path string) (*Owner, error) {
 		switch {
 		case err == nil:
 			return nil, ErrRunning
-		case !errors.Is(err, syscall.ENOENT) && !errors.Is(err, syscall.ECONNREFUSED):
+		case !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ECONNREFUSED):
 			return nil, fmt.Errorf("instance: %s does not answer as a DICOM Inbox window: %w", path, err)
 		}
 		if errors.Is(err, syscall.ECONNREFUSED) { // nobody listens: a leftover
