@@ -29,7 +29,7 @@ func TestEngineStartStopAndPortInUse(t *testing.T) {
 	defer busy.Close()
 	cfg := DefaultConfig()
 	cfg.Bind, cfg.Port, cfg.StorageDir = "127.0.0.1", busy.Addr().(*net.TCPAddr).Port, t.TempDir()
-	e := NewEngine(cfg, quietLogger())
+	e := NewEngine(cfg, testLogger(t, slog.LevelInfo))
 	defer e.Close(context.Background()) // Stop alone would leave the store (and its spare files) open under TempDir's cleanup
 	err = e.Start()
 	if err == nil || !strings.Contains(err.Error(), "already in use") || !errors.Is(err, syscall.EADDRINUSE) {
