@@ -4,7 +4,7 @@
 #   make run          build and open the window
 #   make test         everything CI runs (.ci/run): vet, gofmt, import boundary,
 #                     race tests, then a short fuzz run of every fuzz target
-#   make lint | fuzz | bench | screenshot | icon | clean
+#   make lint | fuzz | bench | screenshot | conformance | icon | clean
 #
 # The first cgo build of Fyne takes ~5 minutes on 2 cores; later ones hit the Go cache.
 
@@ -43,7 +43,7 @@ APT_STAMP := build/.apt-updated.$(shell echo $$PPID)
 DEPS := APT_UPDATE_STAMP=$(APT_STAMP) tools/deps.sh
 
 .PHONY: all deps-run deps-test deps-bench build run test vet fmt-check boundary-check lint \
-	fuzz bench screenshot icon clean
+	fuzz bench screenshot conformance icon clean
 
 all: build
 
@@ -97,6 +97,10 @@ bench: deps-bench build
 
 screenshot: deps-test build
 	tools/screenshot.sh build/screenshots/main.png
+
+# Regenerates docs/conformance-statement.md from the code (a test checks it is current).
+conformance:
+	$(GO) run ./tools/conformance -o docs/conformance-statement.md
 
 # Regenerates the app icon (deterministic; commit the PNG).
 icon:

@@ -71,6 +71,10 @@ func IsStorage(uid string) bool { return storage[uid] }
 // shared: the caller must not modify it.
 func StorageSOPClasses() []SOPClass { return storageSorted }
 
+// TransferSyntaxes returns every transfer syntax of the table, standard and
+// private, in the table's order (by family).
+func TransferSyntaxes() []TransferSyntax { return transferSyntaxes[:] }
+
 // LookupTransferSyntax returns the transfer syntax with this UID.
 func LookupTransferSyntax(uid string) (TransferSyntax, bool) {
 	ts, ok := syntaxes[uid]

@@ -128,6 +128,16 @@ var terms = []term{
 	{"ISO 2022 IR 58", true, enc2022, setNone, setGB2312},
 }
 
+// Supported returns the defined terms of (0008,0005) that a Decoder
+// decodes, in the order of PS3.3 Tables C.12-2 to C.12-5.
+func Supported() []string {
+	out := make([]string, len(terms))
+	for i, t := range terms {
+		out[i] = t.name
+	}
+	return out
+}
+
 // termAliases maps normalised spellings that are not a defined term's
 // normalised form to the defined term (CP 1234 spellings, common labels).
 var termAliases = map[string]string{
