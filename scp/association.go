@@ -205,9 +205,28 @@ func (a *association) send(p pdu.PDU) error {
 func (a *association) sendCommand(ctxID byte, cmd []byte) error {
 	a.writeMu.Lock()
 	defer a.writeMu.Unlock()
-	a.wbuf = pdu.AppendPDataHeader(a.wbuf[:0], ctxID, true, true, len(cmd))
-	a.wbuf = append(a.wbuf, cmd...)
+	a.wbuf = appendCommandPDUs(a.wbuf[:0], ctxID, cmd, a.info.PeerMaxPDULength)
 	return a.writeLocked("command set")
+}
+
+// appendCommandPDUs appends cmd as P-DATA-TF PDUs whose variable field
+// (one PDV item: its 6-byte header and a fragment) fits in peerMax, the
+// maximum length the peer announced (0: no limit): one PDU for any usual
+// peer, the fragments of a command set otherwise (PS3.8 9.3.1).
+func appendCommandPDUs(b []byte, ctxID byte, cmd []byte, peerMax uint32) []byte {
+	frag := len(cmd)
+	if peerMax != 0 && uint64(len(cmd))+6 > uint64(peerMax) {
+		frag = max(int(peerMax)-6, 1)
+	}
+	for {
+		n := min(frag, len(cmd))
+		last := n == len(cmd)
+		b = pdu.AppendPDataHeader(b, ctxID, true, last, n)
+		b = append(b, cmd[:n]...)
+		if cmd = cmd[n:]; last {
+			return b
+		}
+	}
 }
 
 // writeLocked writes wbuf under the write deadline; writeMu must be held.

@@ -276,3 +276,52 @@ func TestPipelinedRequestsAnsweredInOrder(t *testing.T) {
 		}
 	}
 }
+
+// A peer that announces a small maximum PDU length gets its responses in
+// P-DATA-TF PDUs that fit (the command set fragmented), not in one PDU
+// longer than it accepts.
+func TestResponsesFitThePeersMaxPDU(t *testing.T) {
+	_, addr := startServer(t, Config{})
+	p := dialRaw(t, addr)
+	rq := &pdu.AssociateRQ{
+		ProtocolVersion: 1, CalledAE: "INBOX", CallingAE: "TINYPDU",
+		ApplicationContext: pdu.ApplicationContextName,
+		PresentationContexts: []pdu.PresentationContextRQ{
+			{ID: 1, AbstractSyntax: uid.Verification, TransferSyntaxes: []string{uid.ImplicitVRLittleEndian}},
+		},
+		UserInfo: pdu.UserInfo{MaxPDULength: 40, ImplementationClassUID: "1.2.3.4"},
+	}
+	p.send(rq.Append(nil))
+	if got, err := p.next(5 * time.Second); err != nil {
+		t.Fatalf("association: %T %v", got, err)
+	}
+	p.send(pdata(1, true, true, dimse.NewCEchoRQ(7).Append(nil)))
+	var cmd []byte
+	pdus := 0
+	for last := false; !last; {
+		got, err := p.next(5 * time.Second)
+		pd, ok := got.(*pdu.PDataTF)
+		if !ok {
+			t.Fatalf("response PDU %d: %T %v", pdus+1, got, err)
+		}
+		pdus++
+		length := 0
+		for _, it := range pd.Items {
+			length += 6 + len(it.Data)
+			if last {
+				t.Fatal("a fragment after the last one")
+			}
+			cmd, last = append(cmd, it.Data...), it.Last
+		}
+		if length > 40 {
+			t.Errorf("PDU %d: %d bytes of PDV items, the peer accepts 40", pdus, length)
+		}
+	}
+	rsp, err := dimse.Decode(cmd)
+	if err != nil || rsp.MessageIDBeingRespondedTo != 7 || rsp.Status != dimse.StatusSuccess {
+		t.Fatalf("reassembled response: %+v %v", rsp, err)
+	}
+	if pdus < 2 {
+		t.Errorf("the response came in %d PDU: nothing was fragmented", pdus)
+	}
+}

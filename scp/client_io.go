@@ -19,9 +19,7 @@ func (c *Client) sendMessage(ctxID byte, cmd *dimse.Command, data io.Reader) err
 	if data == nil {
 		cmd.CommandDataSetType = dimse.NoDataSet
 	}
-	enc := cmd.Append(nil)
-	c.buf = pdu.AppendPDataHeader(c.buf[:0], ctxID, true, true, len(enc))
-	c.buf = append(c.buf, enc...)
+	c.buf = appendCommandPDUs(c.buf[:0], ctxID, cmd.Append(nil), c.peerMax)
 	if _, err := c.conn.Write(c.buf); err != nil {
 		return fmt.Errorf("send command: %w", err)
 	}

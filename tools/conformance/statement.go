@@ -52,7 +52,7 @@ stored like any other.
 |---|---|
 | Application context name | ` + "`{{.AppContext}}`" + ` (any other is rejected) |
 | Maximum PDU size received | {{.Defaults.MaxPDULength}} bytes by default, configurable from {{.MaxPDUMin}} to {{.MaxPDUMax}}; PDUs longer than announced are aborted |
-| Maximum PDU size sent | each response (a command set of a few hundred bytes) goes in one PDU; the requestor's maximum is recorded, not applied |
+| Maximum PDU size sent | at most what the requestor announced (a response that would not fit is sent in fragments) |
 | Simultaneous associations | {{.Defaults.MaxAssociations}} by default (configurable); further requests are rejected (see 3.1.4) |
 | Asynchronous operations window | not negotiated beyond 1 invoked / 1 performed; when proposed, 1/1 is returned; pipelined requests are still answered, in order |
 | SCP/SCU role selection | the requestor may be SCU; the SCP role is always denied (this AE never sends C-STORE requests) |
