@@ -140,7 +140,7 @@ func (e *Engine) lostErr() error {
 	return e.lost.err
 }
 
-// endWaitLocked ends the wait for a lost folder (Start, Stop, Apply with
+// endWaitLocked ends the wait for a lost folder (Start, and Apply with
 // another folder) and reports whether the listener was to start again.
 // e.mu held.
 func (e *Engine) endWaitLocked() (resume bool) {
