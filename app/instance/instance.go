@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"os"
@@ -29,8 +30,12 @@ type Owner struct {
 	done     chan struct{}
 }
 
-// ioTimeout bounds each exchange on the socket.
-const ioTimeout = 2 * time.Second
+// ioTimeout bounds each exchange on the socket, maxRequest the bytes read
+// of a request ("show\n").
+const (
+	ioTimeout  = 2 * time.Second
+	maxRequest = 64
+)
 
 // DefaultPath is the socket of the user's window: in $XDG_RUNTIME_DIR (a
 // folder only the user can enter) when set, else in the temporary folder,
@@ -104,7 +109,9 @@ func (o *Owner) serve() {
 			return // closed
 		}
 		c.SetDeadline(time.Now().Add(ioTimeout))
-		line, err := bufio.NewReader(c).ReadString('\n')
+		// Anyone of this user can connect: the request is read within
+		// maxRequest bytes (a longer one is no request of ours).
+		line, err := bufio.NewReader(io.LimitReader(c, maxRequest)).ReadString('\n')
 		if err == nil && strings.TrimSpace(line) == "show" {
 			select {
 			case o.requests <- struct{}{}:

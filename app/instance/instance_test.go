@@ -88,3 +88,34 @@ func TestSilentPeerDoesNotHang(t *testing.T) {
 	}
 	t.Log(err)
 }
+
+// A connection that sends an endless line is cut off after a few bytes
+// and does not stop the owner from answering the next launch.
+func TestEndlessRequestIsBounded(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "w.sock")
+	o, err := Claim(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	junk := make([]byte, 1<<20)
+	c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	for range 64 { // 64 MiB unless the owner stops reading
+		if _, err := c.Write(junk); err != nil {
+			break
+		}
+	}
+	if _, err := Claim(path); !errors.Is(err, ErrRunning) {
+		t.Fatalf("Claim after the endless request: %v, want ErrRunning", err)
+	}
+	select {
+	case <-o.Requests():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the later launch's request did not arrive")
+	}
+}
