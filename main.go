@@ -240,6 +240,9 @@ func runServe(args []string, stderr io.Writer) int {
 	level := fs.String("log-level", d.LogLevel, "log level: debug, info, warn or error")
 	studyComplete := fs.Duration("study-complete-after", time.Duration(d.StudyCompleteAfter), "a study is complete (logged; a study-complete event on the Kafka lifecycle topic) once no association sends to it and it stayed quiet this long")
 	cpuProfile := fs.String("cpu-profile", "", "write a CPU profile (go tool pprof) to this file until exit")
+	tlsCert := fs.String("tls-cert", d.TLS.CertFile, "DICOM TLS: this receiver's certificate (PEM, chain leaf first); setting it (with --tls-key) makes the port a TLS one, TLS 1.2 or later")
+	tlsKey := fs.String("tls-key", d.TLS.KeyFile, "DICOM TLS: the certificate's private key (PEM, unencrypted)")
+	tlsClientCA := fs.String("tls-client-ca", d.TLS.ClientCAFile, "DICOM TLS: PEM file of the CAs whose client certificates are required (empty: senders need no certificate)")
 	phaseLog := fs.String("phase-log", "", "write a tab-separated line per stored instance saying where its time went (microseconds; tools/phases.sh sums it up) to this file")
 	applyKafka := kafkaFlags(fs, d.Kafka)
 	if code, ok := parseFlags(fs, args, stderr, "Usage: dicominbox serve [flags]\n\nRuns the receiver without a window until SIGINT/SIGTERM, then drains and exits 0.", 0); !ok {
@@ -289,6 +292,12 @@ func runServe(args []string, stderr io.Writer) int {
 			cfg.LogLevel = *level
 		case "study-complete-after":
 			cfg.StudyCompleteAfter = app.Duration(*studyComplete)
+		case "tls-cert":
+			cfg.TLS.CertFile = *tlsCert
+		case "tls-key":
+			cfg.TLS.KeyFile = *tlsKey
+		case "tls-client-ca":
+			cfg.TLS.ClientCAFile = *tlsClientCA
 		default:
 			if _, err := applyKafka(&cfg, f.Name); err != nil && flagErr == nil {
 				flagErr = err

@@ -62,6 +62,9 @@ type Config struct {
 	// system-tray menu (where the desktop has one).
 	KeepRunningInTray bool `json:"keep_running_in_tray"`
 
+	// TLS makes the listener a DICOM TLS one (dicomtls.go); off by default.
+	TLS DicomTLS `json:"tls"`
+
 	// Kafka forwards one event per stored instance when enabled.
 	Kafka KafkaConfig `json:"kafka"`
 }
@@ -168,6 +171,7 @@ func (c Config) Validate() error {
 	if !store.DuplicatePolicy(c.DuplicatePolicy).Valid() {
 		errs = append(errs, fmt.Errorf("duplicate policy %q: must be replace or keep", c.DuplicatePolicy))
 	}
+	errs = append(errs, c.TLS.validate()...)
 	errs = append(errs, c.Kafka.validate()...)
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -149,6 +149,10 @@ func (e *Engine) startLocked() error {
 		e.listenerDone()
 		return describeListenError(cfg.Port, err)
 	}
+	if l, err = cfg.TLS.wrap(l); err != nil {
+		e.listenerDone()
+		return err
+	}
 	e.srv, e.addr, e.done = srv, l.Addr(), make(chan struct{})
 	go func(done chan struct{}) {
 		defer close(done)
@@ -156,7 +160,7 @@ func (e *Engine) startLocked() error {
 			e.log.Error("listener stopped", "err", err)
 		}
 	}(e.done)
-	e.log.Info("listening", "ae_title", cfg.AETitle, "addr", l.Addr().String(), "storage", cfg.StorageDir)
+	e.log.Info("listening", "ae_title", cfg.AETitle, "addr", l.Addr().String(), "storage", cfg.StorageDir, "tls", cfg.TLS.Enabled())
 	return nil
 }
 
@@ -181,7 +185,11 @@ func (e *Engine) serverConfig(cfg Config, st *store.Store) scp.Config {
 
 // listeningStatus is Status while the listener runs.
 func listeningStatus(cfg Config, addr net.Addr) string {
-	return fmt.Sprintf("Listening as %s on port %d", cfg.AETitle, addr.(*net.TCPAddr).Port)
+	s := fmt.Sprintf("Listening as %s on port %d", cfg.AETitle, addr.(*net.TCPAddr).Port)
+	if cfg.TLS.Enabled() {
+		s += " (TLS)"
+	}
+	return s
 }
 
 // describeListenError turns a listen failure into a sentence a user can act
@@ -263,8 +271,8 @@ func (e *Engine) ActiveAssociations() int {
 // calling AE checks, limits, timeouts, PDU size, duplicate policy,
 // free-space floor, study idle time, the window's settings) applies to the
 // associations accepted from now on, without a restart; running
-// associations keep what they negotiated. A changed listen address or port,
-// or a changed setting the storage folder is opened with (the folder, the
+// associations keep what they negotiated. A changed listen address, port
+// or TLS setting, or a changed setting the storage folder is opened with (the folder, the
 // sync mode, keeping the page cache, Kafka forwarding), restarts the
 // listener gracefully (bounded by ctx). While stopped, the storage folder
 // is reopened at the next use when needed.
@@ -337,10 +345,10 @@ func (e *Engine) RebuildIndex(ctx context.Context, progress func(files int)) (in
 }
 
 // needsRestart reports whether going from old to cfg needs a new listener:
-// the listen address changed, or a setting the storage folder is opened
-// with (storeKey).
+// the listen address or TLS changed, or a setting the storage folder is
+// opened with (storeKey).
 func needsRestart(old, cfg Config) bool {
-	return old.Bind != cfg.Bind || old.Port != cfg.Port || !reflect.DeepEqual(keyOf(old), keyOf(cfg))
+	return old.Bind != cfg.Bind || old.Port != cfg.Port || old.TLS != cfg.TLS || !reflect.DeepEqual(keyOf(old), keyOf(cfg))
 }
 
 // reconfigureLocked hands cfg to the running listener srv for the

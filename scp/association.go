@@ -3,11 +3,13 @@ package scp
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -278,6 +280,10 @@ func (a *association) failRead(err error, while string) {
 		a.peerAborted(fmt.Sprintf("peer closed the connection %s", while))
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		a.peerAborted(fmt.Sprintf("peer closed the connection in the middle of a PDU %s", while))
+	case errors.As(err, new(tls.RecordHeaderError)):
+		a.peerAborted("not a TLS connection (a peer without TLS on the TLS port?)")
+	case strings.Contains(err.Error(), "tls: "):
+		a.peerAborted(fmt.Sprintf("TLS handshake failed: %v", err))
 	default:
 		a.peerAborted(fmt.Sprintf("connection failed %s: %v", while, err))
 	}

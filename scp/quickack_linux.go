@@ -16,7 +16,11 @@ type quickAckReader struct {
 }
 
 func newQuickAckReader(c net.Conn) io.Reader {
-	tc, ok := c.(*net.TCPConn)
+	tcp := c
+	if w, ok := c.(interface{ NetConn() net.Conn }); ok { // *tls.Conn: its socket
+		tcp = w.NetConn()
+	}
+	tc, ok := tcp.(*net.TCPConn)
 	if !ok {
 		return c
 	}

@@ -51,6 +51,7 @@ type settingsDialog struct {
 
 	// Receiver.
 	aet, port, allowed, maxAssoc *formField
+	tlsCert, tlsKey, tlsClientCA *formField
 	checkCalled, acceptUnknown   *widget.Check
 	// Storage.
 	storageDir, minFree *formField
@@ -119,8 +120,19 @@ func newSettingsDialog(parent fyne.Window, cur app.Config, save func(app.Config)
 	d.keepInTray = widget.NewCheck("Keep receiving in the system tray when the window is closed", nil)
 	d.keepInTray.SetChecked(cur.KeepRunningInTray)
 
+	noCheck := func(string) error { return nil } // TLS files: app.Config.Validate pairs them
+	d.tlsCert = newFormField("TLS certificate", cur.TLS.CertFile, noCheck, nil)
+	d.tlsCert.entry.SetPlaceHolder("empty: no TLS (plain DICOM)")
+	d.tlsKey = newFormField("TLS key", cur.TLS.KeyFile, noCheck, nil)
+	d.tlsClientCA = newFormField("TLS client CA", cur.TLS.ClientCAFile, noCheck, nil)
+	d.tlsClientCA.entry.SetPlaceHolder("empty: senders need no certificate")
+	for _, f := range []*formField{d.tlsCert, d.tlsKey, d.tlsClientCA} {
+		f.row = withFileButton(parent, f)
+	}
+
 	d.kafka = newKafkaSection(parent, cur.Kafka, testKafka)
-	d.fields = []*formField{d.aet, d.port, d.allowed, d.maxAssoc, d.storageDir, d.minFree, d.studyIdle, d.history}
+	d.fields = []*formField{d.aet, d.port, d.allowed, d.maxAssoc, d.tlsCert, d.tlsKey, d.tlsClientCA,
+		d.storageDir, d.minFree, d.studyIdle, d.history}
 
 	d.status = widget.NewLabel("")
 	d.status.Wrapping = fyne.TextWrapWord
@@ -139,6 +151,9 @@ func newSettingsDialog(parent fyne.Window, cur app.Config, save func(app.Config)
 			hintedItem("Max associations", d.maxAssoc.row, "at once; more are rejected"),
 			hintedItem("SOP classes", d.acceptUnknown, ""),
 			hintedItem("Start", d.startListening, ""),
+			hintedItem("TLS certificate", d.tlsCert.row, "DICOM TLS (TLS 1.2+) on this port: this receiver's certificate, PEM"),
+			hintedItem("TLS key", d.tlsKey.row, "the certificate's private key, PEM, unencrypted"),
+			hintedItem("TLS client CA", d.tlsClientCA.row, "PEM; senders must present a certificate it signed"),
 		),
 		sectionHeading("Storage"),
 		widget.NewForm(
@@ -270,6 +285,7 @@ func (d *settingsDialog) config() (app.Config, error) {
 	cfg.MaxAssociations, _ = parseIntRange(d.maxAssoc.entry.Text, 1, 1000)
 	cfg.CheckCalledAE = d.checkCalled.Checked
 	cfg.AcceptUnknownSOPClasses = d.acceptUnknown.Checked
+	cfg.TLS = app.DicomTLS{CertFile: d.tlsCert.text(), KeyFile: d.tlsKey.text(), ClientCAFile: d.tlsClientCA.text()}
 	cfg.StorageDir = filepath.Clean(d.storageDir.text())
 	cfg.MinFreeMB, _ = parseMBText(d.minFree.entry.Text)
 	cfg.DuplicatePolicy = string(store.DuplicateReplace)

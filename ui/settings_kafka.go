@@ -127,6 +127,12 @@ func newKafkaSection(parent fyne.Window, cur app.KafkaConfig, test func(context.
 
 // withFileButton puts a "…" file chooser beside a path field.
 func (k *kafkaSection) withFileButton(f *formField) fyne.CanvasObject {
+	return withFileButton(k.parent, f)
+}
+
+// withFileButton lays out a file path field with a button that picks the
+// file in a file dialog over parent.
+func withFileButton(parent fyne.Window, f *formField) fyne.CanvasObject {
 	btn := widget.NewButtonWithIcon("", theme.FileIcon(), func() {
 		fd := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
 			if err != nil || r == nil {
@@ -134,8 +140,8 @@ func (k *kafkaSection) withFileButton(f *formField) fyne.CanvasObject {
 			}
 			f.entry.SetText(r.URI().Path())
 			r.Close()
-		}, k.parent)
-		fd.Resize(fitDialogSize(k.parent, 760, 560))
+		}, parent)
+		fd.Resize(fitDialogSize(parent, 760, 560))
 		fd.Show()
 	})
 	return container.NewVBox(container.NewBorder(nil, nil, nil, btn, f.entry), f.err, f.note)

@@ -531,3 +531,21 @@ func TestSettingsAskBeforeAFolderWithOtherFiles(t *testing.T) {
 		wait(t, done, "save")
 	}
 }
+
+// The DICOM TLS files: a certificate without its key is refused with the
+// reason; the three files are saved as typed.
+func TestSettingsDicomTLS(t *testing.T) {
+	rec := &saveRecorder{}
+	d, done := openSettings(t, settingsTestConfig(), rec, nil)
+	typeReplacing(d.tlsCert.entry, "/etc/dicominbox/inbox.crt")
+	checkSaveRefused(t, d, rec, "TLS: a certificate file needs its key file")
+	typeReplacing(d.tlsKey.entry, "/etc/dicominbox/inbox.key")
+	typeReplacing(d.tlsClientCA.entry, "/etc/dicominbox/modalities-ca.crt")
+	test.Tap(d.saveBtn)
+	wait(t, done, "save")
+	want := app.DicomTLS{CertFile: "/etc/dicominbox/inbox.crt", KeyFile: "/etc/dicominbox/inbox.key",
+		ClientCAFile: "/etc/dicominbox/modalities-ca.crt"}
+	if calls := rec.calls(); len(calls) != 1 || calls[0].TLS != want {
+		t.Fatalf("saved %+v, want TLS %+v", calls, want)
+	}
+}

@@ -124,8 +124,9 @@ success, rejection (with its result, source and reason), abort or timeout.
 
 ## 4 Network communication
 
-TCP/IP over IPv4 and IPv6 (the listen address is configurable; all interfaces by default). No
-TLS, no ISCL, no web services.
+TCP/IP over IPv4 and IPv6 (the listen address is configurable; all interfaces by default). The
+port speaks either plain DICOM or, when a certificate is configured, DICOM over TLS (see 7). No
+ISCL, no web services.
 
 ## 5 Configuration
 
@@ -143,6 +144,7 @@ Each of these is a setting of the window (saved in ` + "`config.json`" + `) and 
 | Accept unknown SOP classes | off |
 | Duplicates | ` + "`{{.Defaults.DuplicatePolicy}}`" + ` |
 | Free-space floor | {{.Defaults.MinFreeMB}} MB |
+| DICOM TLS (certificate, key, client CA) | off |
 
 ## 6 Support of character sets
 
@@ -157,7 +159,14 @@ ISO 8859-1 (every byte kept), with a warning.
 
 ## 7 Security
 
-No TLS and no user identity negotiation. Access is restricted by the called AE title check and the
+**Secure transport connection profile** (PS3.15 B.9, BCP 195): with a certificate and key
+configured, the Storage SCP and Verification SCP accept only TLS connections, TLS 1.2 or later with
+the cipher suites of Go's crypto/tls (ECDHE with AES-GCM or ChaCha20-Poly1305 first). With a client
+CA file, a sender must present a certificate that one of its CAs signed, else the connection is
+closed during the handshake; without one, senders are not authenticated by TLS. The Verification
+SCU (` + "`dicominbox echo`" + `) speaks plain DICOM only.
+
+No user identity negotiation. Access is further restricted by the called AE title check and the
 allowed calling AE titles; every path in the folder tree is built from sanitised values and proven
 to stay inside the storage folder.
 

@@ -1,0 +1,73 @@
+package app
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+)
+
+// DicomTLS turns the listener into a DICOM TLS one (PS3.15 B.9, the BCP 195
+// secure transport connection profile): TLS 1.2 or later on the same port,
+// with this receiver's certificate; with ClientCAFile, every sender must
+// present a certificate that CA signed. Off while CertFile is empty.
+type DicomTLS struct {
+	CertFile string `json:"cert_file,omitempty"` // PEM; the chain, leaf first
+	KeyFile  string `json:"key_file,omitempty"`  // PEM, unencrypted
+	// ClientCAFile (PEM), when set, makes a client certificate signed by
+	// one of its CAs mandatory.
+	ClientCAFile string `json:"client_ca_file,omitempty"`
+}
+
+// Enabled reports whether the listener speaks TLS.
+func (t DicomTLS) Enabled() bool { return t.CertFile != "" }
+
+func (t DicomTLS) validate() []error {
+	var errs []error
+	switch {
+	case t.CertFile != "" && t.KeyFile == "":
+		errs = append(errs, errors.New("TLS: a certificate file needs its key file"))
+	case t.CertFile == "" && t.KeyFile != "":
+		errs = append(errs, errors.New("TLS: a key file needs its certificate file"))
+	case t.CertFile == "" && t.ClientCAFile != "":
+		errs = append(errs, errors.New("TLS: client certificates (a client CA file) need TLS on: set the certificate and key files"))
+	}
+	return errs
+}
+
+// serverConfig loads the files into a TLS server configuration.
+func (t DicomTLS) serverConfig() (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("TLS: cannot use the certificate %s with the key %s: %w", t.CertFile, t.KeyFile, err)
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	if t.ClientCAFile != "" {
+		pem, err := os.ReadFile(t.ClientCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("TLS: client CA file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("TLS: client CA file %s holds no PEM certificate", t.ClientCAFile)
+		}
+		cfg.ClientCAs, cfg.ClientAuth = pool, tls.RequireAndVerifyClientCert
+	}
+	return cfg, nil
+}
+
+// wrap returns l as a TLS listener when t is enabled (l is closed when
+// the configuration cannot be loaded).
+func (t DicomTLS) wrap(l net.Listener) (net.Listener, error) {
+	if !t.Enabled() {
+		return l, nil
+	}
+	cfg, err := t.serverConfig()
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
+	return tls.NewListener(l, cfg), nil
+}

@@ -1,0 +1,125 @@
+package app
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/dicominbox/dicominbox/app/apptest"
+	"github.com/dicominbox/dicominbox/store/index"
+)
+
+// testPKI is a CA (kafka_auth_test.go's) and two certificates it signed,
+// as PEM files.
+type testPKI struct {
+	ca, serverCert, serverKey, clientCert, clientKey string
+}
+
+func newTestPKI(t *testing.T) testPKI {
+	t.Helper()
+	dir := t.TempDir()
+	ca := newTestCA(t, "DICOM Inbox test CA")
+	p := testPKI{ca: writeFile(t, dir, "ca.pem", ca.pem)}
+	_, p.serverCert, p.serverKey = ca.issue(t, dir, "inbox", true, false)
+	_, p.clientCert, p.clientKey = ca.issue(t, dir, "modality", false, false)
+	return p
+}
+
+// dcmtk runs a DCMTK tool and reports whether it exited 0, with its output.
+func dcmtk(t *testing.T, tool string, args ...string) (bool, string) {
+	t.Helper()
+	out, err := apptest.RunCmd(t, dcmtkTimeout, apptest.Tool(t, tool), args...)
+	return err == nil, out
+}
+
+// DICOM TLS against DCMTK: echoscu and storescu over TLS (verifying our
+// certificate) are served and the instance is stored; a peer without TLS is
+// turned away and the listener goes on.
+func TestDicomTLSWithDCMTK(t *testing.T) {
+	pki := newTestPKI(t)
+	cfg := testConfig(t)
+	cfg.TLS = DicomTLS{CertFile: pki.serverCert, KeyFile: pki.serverKey}
+	e, addr := startEngine(t, cfg)
+	port := portOf(t, addr)
+	if want := "Listening as INBOX on port " + port + " (TLS)"; e.Status() != want {
+		t.Errorf("status %q, want %q", e.Status(), want)
+	}
+	tlsArgs := []string{"+tla", "+cf", pki.ca, "-aec", "INBOX"}
+	if ok, out := dcmtk(t, "echoscu", append(tlsArgs, "127.0.0.1", port)...); !ok {
+		t.Fatalf("echoscu over TLS failed:\n%s", out)
+	}
+	out, err := apptest.RunCmd(t, dcmtkTimeout, apptest.Tool(t, "storescu"),
+		append(append([]string{"-v"}, tlsArgs...), "127.0.0.1", port, apptest.CorpusPath(t, "01_ct_implicit_le.dcm"))...)
+	apptest.CheckStorescuOutput(t, out, err, 1)
+	if _, total, err := e.Studies(context.Background(), index.StudyQuery{Limit: 1}); err != nil || total != 1 {
+		t.Fatalf("studies after the TLS store: %d, %v", total, err)
+	}
+	if ok, out := dcmtk(t, "echoscu", "-aec", "INBOX", "127.0.0.1", port); ok {
+		t.Fatalf("echoscu without TLS succeeded on the TLS port:\n%s", out)
+	}
+	if ok, out := dcmtk(t, "echoscu", append(tlsArgs, "127.0.0.1", port)...); !ok {
+		t.Fatalf("echoscu over TLS after a plain peer failed:\n%s", out)
+	}
+}
+
+// With a client CA, a sender must present a certificate that CA signed.
+func TestDicomTLSClientCertificates(t *testing.T) {
+	pki := newTestPKI(t)
+	cfg := testConfig(t)
+	cfg.TLS = DicomTLS{CertFile: pki.serverCert, KeyFile: pki.serverKey, ClientCAFile: pki.ca}
+	_, addr := startEngine(t, cfg)
+	port := portOf(t, addr)
+	if ok, out := dcmtk(t, "echoscu", "+tla", "+cf", pki.ca, "-aec", "INBOX", "127.0.0.1", port); ok {
+		t.Fatalf("echoscu without a client certificate succeeded:\n%s", out)
+	}
+	if ok, out := dcmtk(t, "echoscu", "+tls", pki.clientKey, pki.clientCert, "+cf", pki.ca, "-aec", "INBOX", "127.0.0.1", port); !ok {
+		t.Fatalf("echoscu with the client certificate failed:\n%s", out)
+	}
+}
+
+// Settings that cannot work are refused with what is wrong.
+func TestDicomTLSSettingsErrors(t *testing.T) {
+	for _, tc := range []struct {
+		tls  DicomTLS
+		want string
+	}{
+		{DicomTLS{CertFile: "a.crt"}, "needs its key file"},
+		{DicomTLS{KeyFile: "a.key"}, "needs its certificate file"},
+		{DicomTLS{ClientCAFile: "ca.crt"}, "need TLS on"},
+	} {
+		cfg := testConfig(t)
+		cfg.TLS = tc.tls
+		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want %q", tc.tls, err, tc.want)
+		}
+	}
+	cfg := testConfig(t)
+	cfg.TLS = DicomTLS{CertFile: filepath.Join(t.TempDir(), "missing.crt"), KeyFile: "missing.key"}
+	e := NewEngine(cfg, quietLogger())
+	defer e.Close(context.Background())
+	if err := e.Start(); err == nil || !strings.Contains(err.Error(), "TLS: cannot use the certificate") {
+		t.Fatalf("start with a missing certificate: %v", err)
+	}
+	if !strings.HasPrefix(e.Status(), "Not listening: TLS: cannot use the certificate") {
+		t.Errorf("status %q", e.Status())
+	}
+}
+
+// Turning TLS on in the settings restarts the running listener with it.
+func TestDicomTLSApplied(t *testing.T) {
+	pki := newTestPKI(t)
+	e, _ := startEngine(t, testConfig(t))
+	cfg := e.Config()
+	cfg.TLS = DicomTLS{CertFile: pki.serverCert, KeyFile: pki.serverKey}
+	if err := e.Apply(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	port := portOf(t, e.Addr().String())
+	if !strings.HasSuffix(e.Status(), "(TLS)") {
+		t.Errorf("status %q after turning TLS on", e.Status())
+	}
+	if ok, out := dcmtk(t, "echoscu", "+tla", "+cf", pki.ca, "-aec", "INBOX", "127.0.0.1", port); !ok {
+		t.Fatalf("echoscu over TLS after Apply failed:\n%s", out)
+	}
+}
