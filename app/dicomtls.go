@@ -5,8 +5,11 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
+	"strings"
+	"sync"
 )
 
 // DicomTLS turns the listener into a DICOM TLS one (PS3.15 B.9, the BCP 195
@@ -59,15 +62,64 @@ func (t DicomTLS) serverConfig() (*tls.Config, error) {
 }
 
 // wrap returns l as a TLS listener when t is enabled (l is closed when
-// the configuration cannot be loaded).
-func (t DicomTLS) wrap(l net.Listener) (net.Listener, error) {
+// the files cannot be used). The files are read again at a handshake after
+// one of them changed (a renewed certificate): a renewal that cannot be
+// used is logged and the previous files stay in use.
+func (t DicomTLS) wrap(l net.Listener, log *slog.Logger) (net.Listener, error) {
 	if !t.Enabled() {
 		return l, nil
 	}
+	r := &tlsReloader{files: t, log: log}
+	r.stamp = r.stampNow()
 	cfg, err := t.serverConfig()
 	if err != nil {
 		l.Close()
 		return nil, err
 	}
-	return tls.NewListener(l, cfg), nil
+	r.cfg = cfg
+	return tls.NewListener(l, &tls.Config{MinVersion: tls.VersionTLS12, GetConfigForClient: r.configFor}), nil
+}
+
+// tlsReloader hands each handshake the configuration of the files as they
+// are now.
+type tlsReloader struct {
+	files DicomTLS
+	log   *slog.Logger
+	mu    sync.Mutex
+	cfg   *tls.Config
+	stamp string // the files' sizes and modification times when cfg was read (or tried)
+}
+
+// stampNow describes the files' sizes and modification times.
+func (r *tlsReloader) stampNow() string {
+	var b strings.Builder
+	for _, name := range []string{r.files.CertFile, r.files.KeyFile, r.files.ClientCAFile} {
+		if name == "" {
+			continue
+		}
+		if fi, err := os.Stat(name); err == nil {
+			fmt.Fprintf(&b, "%d/%d;", fi.Size(), fi.ModTime().UnixNano())
+		} else {
+			b.WriteString("missing;")
+		}
+	}
+	return b.String()
+}
+
+// configFor is the listener's GetConfigForClient: two or three stat calls
+// per connection, a reload when a file changed.
+func (r *tlsReloader) configFor(*tls.ClientHelloInfo) (*tls.Config, error) {
+	stamp := r.stampNow()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if stamp != r.stamp {
+		r.stamp = stamp // tried once per change, not at every connection
+		if cfg, err := r.files.serverConfig(); err != nil {
+			r.log.Warn("TLS: the changed certificate files cannot be used; the previous ones stay in use", "err", err)
+		} else {
+			r.cfg = cfg
+			r.log.Info("TLS: certificate files read again after a change", "cert", r.files.CertFile)
+		}
+	}
+	return r.cfg, nil
 }

@@ -2,9 +2,12 @@ package app
 
 import (
 	"context"
+	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dicominbox/dicominbox/app/apptest"
 	"github.com/dicominbox/dicominbox/store/index"
@@ -121,5 +124,61 @@ func TestDicomTLSApplied(t *testing.T) {
 	}
 	if ok, out := dcmtk(t, "echoscu", "+tla", "+cf", pki.ca, "-aec", "INBOX", "127.0.0.1", port); !ok {
 		t.Fatalf("echoscu over TLS after Apply failed:\n%s", out)
+	}
+}
+
+// A certificate renewed in place is used from the next connection on,
+// without a restart; a renewal that cannot be used leaves the previous one
+// serving.
+func TestDicomTLSRenewedInPlace(t *testing.T) {
+	old := newTestPKI(t)
+	var logs lockedBuffer
+	cfg := testConfig(t)
+	cfg.TLS = DicomTLS{CertFile: old.serverCert, KeyFile: old.serverKey}
+	e := NewEngine(cfg, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err := e.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close(context.Background())
+	port := portOf(t, e.Addr().String())
+	echoTrusting := func(ca string) bool {
+		ok, _ := dcmtk(t, "echoscu", "+tla", "+cf", ca, "-aec", "INBOX", "127.0.0.1", port)
+		return ok
+	}
+	if !echoTrusting(old.ca) {
+		t.Fatal("echoscu trusting the first CA failed")
+	}
+
+	renewed := newTestPKI(t) // another CA: only a client trusting it accepts the new certificate
+	replace := func(dst, src string, at time.Time) {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(dst, at, at); err != nil { // a change the stamp sees whatever the clock's grain
+			t.Fatal(err)
+		}
+	}
+	later := time.Now().Add(time.Minute)
+	replace(old.serverCert, renewed.serverCert, later)
+	replace(old.serverKey, renewed.serverKey, later)
+	if !echoTrusting(renewed.ca) || echoTrusting(old.ca) {
+		t.Fatal("the renewed certificate is not the one served")
+	}
+	if !strings.Contains(logs.String(), "certificate files read again") {
+		t.Errorf("no log line for the reload:\n%s", logs.String())
+	}
+
+	if err := os.WriteFile(old.serverCert, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if !echoTrusting(renewed.ca) {
+		t.Fatal("a broken renewal stopped the listener from serving the previous certificate")
+	}
+	if !strings.Contains(logs.String(), "cannot be used; the previous ones stay in use") {
+		t.Errorf("no warning for the broken renewal:\n%s", logs.String())
 	}
 }

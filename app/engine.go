@@ -149,7 +149,7 @@ func (e *Engine) startLocked() error {
 		e.listenerDone()
 		return describeListenError(cfg.Port, err)
 	}
-	if l, err = cfg.TLS.wrap(l); err != nil {
+	if l, err = cfg.TLS.wrap(l, e.log); err != nil {
 		e.listenerDone()
 		return err
 	}
