@@ -348,13 +348,25 @@ func runEcho(args []string, stdout, stderr io.Writer) int {
 	aet := fs.String("aet", "DICOMINBOX", "our (calling) AE title")
 	called := fs.String("called-aet", "ANY-SCP", "the remote (called) AE title")
 	timeout := fs.Duration("timeout", 10*time.Second, "give up after this long")
+	useTLS := fs.Bool("tls", false, "speak DICOM TLS (TLS 1.2+), verifying the node's certificate and host name")
+	var ct app.ClientTLS
+	fs.StringVar(&ct.CAFile, "tls-ca", "", "with --tls: PEM file of the CA that signed the node's certificate (empty: the system's authorities)")
+	fs.StringVar(&ct.CertFile, "tls-cert", "", "with --tls: our client certificate (PEM), for a node that requires one")
+	fs.StringVar(&ct.KeyFile, "tls-key", "", "with --tls: the client certificate's private key (PEM)")
 	if code, ok := parseFlags(fs, args, stderr, "Usage: dicominbox echo [flags] HOST:PORT\n\nVerifies a remote DICOM node with C-ECHO; exits 0 on success.", 1); !ok {
 		return code
 	}
 	addr := fs.Arg(0)
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	res, err := app.Echo(ctx, addr, *aet, *called)
+	var tlsFiles *app.ClientTLS
+	if *useTLS {
+		tlsFiles = &ct
+	} else if ct != (app.ClientTLS{}) {
+		fmt.Fprintln(stderr, "dicominbox echo: --tls-ca, --tls-cert and --tls-key need --tls")
+		return 2
+	}
+	res, err := app.EchoTLS(ctx, addr, *aet, *called, tlsFiles)
 	if err != nil {
 		fmt.Fprintf(stderr, "C-ECHO %s (%s): FAILED: %v\n", addr, *called, err)
 		return 1

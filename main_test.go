@@ -58,6 +58,21 @@ func TestServeRejectsBadFlags(t *testing.T) {
 	}
 }
 
+// echo's TLS files without --tls are a mistake, not silently plain DICOM;
+// a bad serve TLS setting is refused before anything starts.
+func TestTLSFlagMistakes(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"echo", "--tls-ca", "ca.pem", "127.0.0.1:1"}, &stdout, &stderr); code != 2 ||
+		!strings.Contains(stderr.String(), "need --tls") {
+		t.Errorf("echo --tls-ca without --tls: exit %d\n%s", code, stderr.String())
+	}
+	stderr.Reset()
+	if code := run([]string{"serve", "--config", "/nonexistent", "--tls-cert", "inbox.crt"}, &stdout, &stderr); code != 2 ||
+		!strings.Contains(stderr.String(), "needs its key file") {
+		t.Errorf("serve --tls-cert without --tls-key: exit %d\n%s", code, stderr.String())
+	}
+}
+
 func TestHelpDocumentsEveryServeFlag(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	if code := run([]string{"serve", "--help"}, &stdout, &stderr); code != 0 {

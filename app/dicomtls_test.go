@@ -13,22 +13,6 @@ import (
 	"github.com/dicominbox/dicominbox/store/index"
 )
 
-// testPKI is a CA (kafka_auth_test.go's) and two certificates it signed,
-// as PEM files.
-type testPKI struct {
-	ca, serverCert, serverKey, clientCert, clientKey string
-}
-
-func newTestPKI(t *testing.T) testPKI {
-	t.Helper()
-	dir := t.TempDir()
-	ca := newTestCA(t, "DICOM Inbox test CA")
-	p := testPKI{ca: writeFile(t, dir, "ca.pem", ca.pem)}
-	_, p.serverCert, p.serverKey = ca.issue(t, dir, "inbox", true, false)
-	_, p.clientCert, p.clientKey = ca.issue(t, dir, "modality", false, false)
-	return p
-}
-
 // dcmtk runs a DCMTK tool and reports whether it exited 0, with its output.
 func dcmtk(t *testing.T, tool string, args ...string) (bool, string) {
 	t.Helper()
@@ -40,15 +24,15 @@ func dcmtk(t *testing.T, tool string, args ...string) (bool, string) {
 // certificate) are served and the instance is stored; a peer without TLS is
 // turned away and the listener goes on.
 func TestDicomTLSWithDCMTK(t *testing.T) {
-	pki := newTestPKI(t)
+	pki := apptest.NewPKI(t)
 	cfg := testConfig(t)
-	cfg.TLS = DicomTLS{CertFile: pki.serverCert, KeyFile: pki.serverKey}
+	cfg.TLS = DicomTLS{CertFile: pki.ServerCert, KeyFile: pki.ServerKey}
 	e, addr := startEngine(t, cfg)
 	port := portOf(t, addr)
 	if want := "Listening as INBOX on port " + port + " (TLS)"; e.Status() != want {
 		t.Errorf("status %q, want %q", e.Status(), want)
 	}
-	tlsArgs := []string{"+tla", "+cf", pki.ca, "-aec", "INBOX"}
+	tlsArgs := []string{"+tla", "+cf", pki.CAFile, "-aec", "INBOX"}
 	if ok, out := dcmtk(t, "echoscu", append(tlsArgs, "127.0.0.1", port)...); !ok {
 		t.Fatalf("echoscu over TLS failed:\n%s", out)
 	}
@@ -68,15 +52,15 @@ func TestDicomTLSWithDCMTK(t *testing.T) {
 
 // With a client CA, a sender must present a certificate that CA signed.
 func TestDicomTLSClientCertificates(t *testing.T) {
-	pki := newTestPKI(t)
+	pki := apptest.NewPKI(t)
 	cfg := testConfig(t)
-	cfg.TLS = DicomTLS{CertFile: pki.serverCert, KeyFile: pki.serverKey, ClientCAFile: pki.ca}
+	cfg.TLS = DicomTLS{CertFile: pki.ServerCert, KeyFile: pki.ServerKey, ClientCAFile: pki.CAFile}
 	_, addr := startEngine(t, cfg)
 	port := portOf(t, addr)
-	if ok, out := dcmtk(t, "echoscu", "+tla", "+cf", pki.ca, "-aec", "INBOX", "127.0.0.1", port); ok {
+	if ok, out := dcmtk(t, "echoscu", "+tla", "+cf", pki.CAFile, "-aec", "INBOX", "127.0.0.1", port); ok {
 		t.Fatalf("echoscu without a client certificate succeeded:\n%s", out)
 	}
-	if ok, out := dcmtk(t, "echoscu", "+tls", pki.clientKey, pki.clientCert, "+cf", pki.ca, "-aec", "INBOX", "127.0.0.1", port); !ok {
+	if ok, out := dcmtk(t, "echoscu", "+tls", pki.ClientKey, pki.ClientCert, "+cf", pki.CAFile, "-aec", "INBOX", "127.0.0.1", port); !ok {
 		t.Fatalf("echoscu with the client certificate failed:\n%s", out)
 	}
 }
@@ -111,10 +95,10 @@ func TestDicomTLSSettingsErrors(t *testing.T) {
 
 // Turning TLS on in the settings restarts the running listener with it.
 func TestDicomTLSApplied(t *testing.T) {
-	pki := newTestPKI(t)
+	pki := apptest.NewPKI(t)
 	e, _ := startEngine(t, testConfig(t))
 	cfg := e.Config()
-	cfg.TLS = DicomTLS{CertFile: pki.serverCert, KeyFile: pki.serverKey}
+	cfg.TLS = DicomTLS{CertFile: pki.ServerCert, KeyFile: pki.ServerKey}
 	if err := e.Apply(context.Background(), cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +106,7 @@ func TestDicomTLSApplied(t *testing.T) {
 	if !strings.HasSuffix(e.Status(), "(TLS)") {
 		t.Errorf("status %q after turning TLS on", e.Status())
 	}
-	if ok, out := dcmtk(t, "echoscu", "+tla", "+cf", pki.ca, "-aec", "INBOX", "127.0.0.1", port); !ok {
+	if ok, out := dcmtk(t, "echoscu", "+tla", "+cf", pki.CAFile, "-aec", "INBOX", "127.0.0.1", port); !ok {
 		t.Fatalf("echoscu over TLS after Apply failed:\n%s", out)
 	}
 }
@@ -131,10 +115,10 @@ func TestDicomTLSApplied(t *testing.T) {
 // without a restart; a renewal that cannot be used leaves the previous one
 // serving.
 func TestDicomTLSRenewedInPlace(t *testing.T) {
-	old := newTestPKI(t)
+	old := apptest.NewPKI(t)
 	var logs lockedBuffer
 	cfg := testConfig(t)
-	cfg.TLS = DicomTLS{CertFile: old.serverCert, KeyFile: old.serverKey}
+	cfg.TLS = DicomTLS{CertFile: old.ServerCert, KeyFile: old.ServerKey}
 	e := NewEngine(cfg, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err := e.Start(); err != nil {
 		t.Fatal(err)
@@ -145,11 +129,11 @@ func TestDicomTLSRenewedInPlace(t *testing.T) {
 		ok, _ := dcmtk(t, "echoscu", "+tla", "+cf", ca, "-aec", "INBOX", "127.0.0.1", port)
 		return ok
 	}
-	if !echoTrusting(old.ca) {
+	if !echoTrusting(old.CAFile) {
 		t.Fatal("echoscu trusting the first CA failed")
 	}
 
-	renewed := newTestPKI(t) // another CA: only a client trusting it accepts the new certificate
+	renewed := apptest.NewPKI(t) // another CA: only a client trusting it accepts the new certificate
 	replace := func(dst, src string, at time.Time) {
 		b, err := os.ReadFile(src)
 		if err != nil {
@@ -163,22 +147,51 @@ func TestDicomTLSRenewedInPlace(t *testing.T) {
 		}
 	}
 	later := time.Now().Add(time.Minute)
-	replace(old.serverCert, renewed.serverCert, later)
-	replace(old.serverKey, renewed.serverKey, later)
-	if !echoTrusting(renewed.ca) || echoTrusting(old.ca) {
+	replace(old.ServerCert, renewed.ServerCert, later)
+	replace(old.ServerKey, renewed.ServerKey, later)
+	if !echoTrusting(renewed.CAFile) || echoTrusting(old.CAFile) {
 		t.Fatal("the renewed certificate is not the one served")
 	}
 	if !strings.Contains(logs.String(), "certificate files read again") {
 		t.Errorf("no log line for the reload:\n%s", logs.String())
 	}
 
-	if err := os.WriteFile(old.serverCert, []byte("not a certificate"), 0o600); err != nil {
+	if err := os.WriteFile(old.ServerCert, []byte("not a certificate"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if !echoTrusting(renewed.ca) {
+	if !echoTrusting(renewed.CAFile) {
 		t.Fatal("a broken renewal stopped the listener from serving the previous certificate")
 	}
 	if !strings.Contains(logs.String(), "cannot be used; the previous ones stay in use") {
 		t.Errorf("no warning for the broken renewal:\n%s", logs.String())
+	}
+}
+
+// The Verification SCU over TLS: verified against the CA, with and without
+// a client certificate, and each failure in words.
+func TestEchoTLS(t *testing.T) {
+	pki := apptest.NewPKI(t)
+	cfg := testConfig(t)
+	cfg.TLS = DicomTLS{CertFile: pki.ServerCert, KeyFile: pki.ServerKey, ClientCAFile: pki.CAFile}
+	_, addr := startEngine(t, cfg)
+	_, plainAddr := startEngine(t, testConfig(t))
+	ctx := context.Background()
+	withCert := &ClientTLS{CAFile: pki.CAFile, CertFile: pki.ClientCert, KeyFile: pki.ClientKey}
+	if _, err := EchoTLS(ctx, addr, "TEST", "INBOX", withCert); err != nil {
+		t.Fatalf("echo over TLS with the client certificate: %v", err)
+	}
+	for _, tc := range []struct {
+		name, addr string
+		tls        *ClientTLS
+		want       string
+	}{
+		{"no client certificate", addr, &ClientTLS{CAFile: pki.CAFile}, "requires a client certificate"},
+		{"system authorities only", addr, &ClientTLS{}, "signed by an unknown authority"},
+		{"a node without TLS", plainAddr, withCert, "does not speak TLS on this port"},
+	} {
+		_, err := EchoTLS(ctx, tc.addr, "TEST", "INBOX", tc.tls)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		}
 	}
 }

@@ -23,13 +23,25 @@ type EchoResult struct {
 // says exactly what failed: connection refused, rejected (with reason),
 // timed out, aborted.
 func Echo(ctx context.Context, addr, callingAE, calledAE string) (EchoResult, error) {
+	return EchoTLS(ctx, addr, callingAE, calledAE, nil)
+}
+
+// EchoTLS is Echo over DICOM TLS with t (nil: plain DICOM, as Echo).
+func EchoTLS(ctx context.Context, addr, callingAE, calledAE string, t *ClientTLS) (EchoResult, error) {
 	start := time.Now()
-	c, err := scp.Dial(ctx, addr, scp.DialConfig{
+	dc := scp.DialConfig{
 		CallingAE: callingAE,
 		CalledAE:  calledAE,
 		Contexts: []scp.ProposedContext{{AbstractSyntax: uid.Verification,
 			TransferSyntaxes: []string{uid.ExplicitVRLittleEndian, uid.ImplicitVRLittleEndian}}},
-	})
+	}
+	if t != nil {
+		var err error
+		if dc.TLS, err = t.config(); err != nil {
+			return EchoResult{}, err
+		}
+	}
+	c, err := scp.Dial(ctx, addr, dc)
 	if err != nil {
 		return EchoResult{}, describeDialError(addr, err)
 	}
@@ -61,6 +73,8 @@ func describeDialError(addr string, err error) error {
 	switch {
 	case errors.As(err, &rej):
 		return err
+	case describeTLSError(err) != "":
+		return &describedError{describeTLSError(err), err}
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return fmt.Errorf("connection to %s refused: nothing listens on that port", addr)
 	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():

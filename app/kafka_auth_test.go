@@ -8,17 +8,8 @@ package app
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
-	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -26,91 +17,9 @@ import (
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/dicominbox/dicominbox/app/apptest"
 	"github.com/dicominbox/dicominbox/app/forward"
 )
-
-// testCA is a certificate authority made for one test.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pem  []byte
-}
-
-var serial int64 = 100
-
-func newTestCA(t testing.TB, name string) *testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial++
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &testCA{cert: cert, key: key, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
-}
-
-// issue signs a leaf certificate: a server certificate for 127.0.0.1, or a
-// client certificate, valid now or (expired) only until an hour ago. It
-// returns the tls.Certificate and its PEM files (certificate, key) written
-// into dir.
-func (ca *testCA) issue(t testing.TB, dir, name string, server, expired bool) (tls.Certificate, string, string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial++
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	if expired {
-		tmpl.NotBefore, tmpl.NotAfter = time.Now().Add(-48*time.Hour), time.Now().Add(-time.Hour)
-	}
-	if server {
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-		tmpl.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1)}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile := filepath.Join(dir, name+".pem"), filepath.Join(dir, name+"-key.pem")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, certFile, keyFile
-}
-
-// writeFile writes b into dir/name and returns the path.
-func writeFile(t testing.TB, dir, name string, b []byte) string {
-	t.Helper()
-	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
 
 // instanceEvents reads the instance topic through dialer and returns the
 // distinct events.
@@ -161,7 +70,7 @@ func TestKafkaSCRAMSHA512(t *testing.T) {
 // tlsSetup is a CA, a broker certificate for 127.0.0.1 and a client
 // certificate made for one test, as PEM files.
 type tlsSetup struct {
-	ca                     *testCA
+	ca                     *apptest.CA
 	caFile                 string
 	server                 tls.Certificate
 	certFile, keyFile      string // the client's, signed by ca
@@ -172,12 +81,12 @@ type tlsSetup struct {
 func newTLSSetup(t testing.TB) tlsSetup {
 	t.Helper()
 	dir := t.TempDir()
-	ca := newTestCA(t, "DICOM Inbox test CA")
-	s := tlsSetup{ca: ca, caFile: writeFile(t, dir, "ca.pem", ca.pem)}
-	s.server, _, _ = ca.issue(t, dir, "broker", true, false)
-	_, s.certFile, s.keyFile = ca.issue(t, dir, "inbox-client", false, false)
-	_, s.rogueCert, s.rogueKey = newTestCA(t, "Other CA").issue(t, dir, "rogue-client", false, false)
-	_, s.expiredCert, s.expiredKy = ca.issue(t, dir, "expired-client", false, true)
+	ca := apptest.NewCA(t, "DICOM Inbox test CA")
+	s := tlsSetup{ca: ca, caFile: apptest.WriteFile(t, dir, "ca.pem", ca.PEM)}
+	s.server, _, _ = ca.Issue(t, dir, "broker", true, false)
+	_, s.certFile, s.keyFile = ca.Issue(t, dir, "inbox-client", false, false)
+	_, s.rogueCert, s.rogueKey = apptest.NewCA(t, "Other CA").Issue(t, dir, "rogue-client", false, false)
+	_, s.expiredCert, s.expiredKy = ca.Issue(t, dir, "expired-client", false, true)
 	return s
 }
 
@@ -187,7 +96,7 @@ func (s tlsSetup) serverConfig(mutual bool) *tls.Config {
 	c := &tls.Config{Certificates: []tls.Certificate{s.server}, MinVersion: tls.VersionTLS12}
 	if mutual {
 		pool := x509.NewCertPool()
-		pool.AddCert(s.ca.cert)
+		pool.AddCert(s.ca.Cert)
 		c.ClientAuth, c.ClientCAs = tls.RequireAndVerifyClientCert, pool
 	}
 	return c

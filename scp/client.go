@@ -3,6 +3,7 @@ package scp
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -28,6 +29,9 @@ type DialConfig struct {
 	MaxPDULength uint32 // what we accept; default 128 KiB
 	// DisableNoDelay leaves Nagle's algorithm on, as many modalities do.
 	DisableNoDelay bool
+	// TLS, when set, speaks DICOM over TLS (the handshake is bounded by
+	// Dial's ctx). Its ServerName defaults to addr's host.
+	TLS *tls.Config
 }
 
 // RejectedError is returned by Dial when the peer answers A-ASSOCIATE-RJ.
@@ -75,6 +79,18 @@ func Dial(ctx context.Context, addr string, cfg DialConfig) (*Client, error) {
 	}
 	if tc, ok := conn.(*net.TCPConn); ok && cfg.DisableNoDelay {
 		tc.SetNoDelay(false)
+	}
+	if cfg.TLS != nil {
+		tcfg := cfg.TLS.Clone()
+		if tcfg.ServerName == "" {
+			tcfg.ServerName, _, _ = net.SplitHostPort(addr)
+		}
+		tc := tls.Client(conn, tcfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("TLS handshake with %s: %w", addr, err)
+		}
+		conn = tc
 	}
 	c := &Client{conn: conn, rd: pdu.NewReader(bufio.NewReaderSize(conn, 64*1024)), accepted: map[string]byte{}}
 	stop := c.watch(ctx)

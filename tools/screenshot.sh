@@ -132,5 +132,5 @@ xdotool mousemove --sync 910 718 click 1
 sleep 1
 xdotool key --window "$wid" ctrl+e
 sleep 1
-xdotool mousemove --sync 889 528 click 1 # Verify
+xdotool mousemove --sync 889 591 click 1 # Verify
 shot echo main

@@ -30,12 +30,14 @@ const (
 	prefEchoHost     = "echo.host"
 	prefEchoPort     = "echo.port"
 	prefEchoCalledAE = "echo.called_ae"
+	prefEchoTLS      = "echo.tls"
+	prefEchoTLSCA    = "echo.tls_ca"
 )
 
 // showEcho opens the "Verify node" dialog over parent: host, port and called
 // AE of a remote DICOM node (the last values are remembered in the app's
 // preferences; the first time, our own receiver), calling AE = cfg.AETitle.
-// "Verify" runs app.Echo off the UI goroutine and shows the round-trip time
+// "Verify" runs app.EchoTLS (plain DICOM unless TLS is ticked) off the UI goroutine and shows the round-trip time
 // or exactly what failed (refused, rejected with the reason, timed out).
 func showEcho(parent fyne.Window, cfg app.Config) {
 	var prefs fyne.Preferences
@@ -55,6 +57,8 @@ type echoDialog struct {
 	dlg     *dialog.CustomDialog
 
 	host, port, calledAE *formField
+	useTLS               *widget.Check
+	tlsCA                *formField // the CA that signed the node's certificate
 	verifyBtn, closeBtn  *widget.Button
 	result               *widget.Label
 	content              *fyne.Container
@@ -65,16 +69,24 @@ type echoDialog struct {
 func newEchoDialog(parent fyne.Window, cfg app.Config, prefs fyne.Preferences) *echoDialog {
 	d := &echoDialog{parent: parent, cfg: cfg, prefs: prefs, timeout: echoTimeout, do: fyne.Do}
 	host, port, called := "127.0.0.1", strconv.Itoa(cfg.Port), cfg.AETitle
+	useTLS, tlsCA := cfg.TLS.Enabled(), ""
 	if prefs != nil {
 		host = prefs.StringWithFallback(prefEchoHost, host)
 		port = prefs.StringWithFallback(prefEchoPort, port)
 		called = prefs.StringWithFallback(prefEchoCalledAE, called)
+		useTLS = prefs.BoolWithFallback(prefEchoTLS, useTLS)
+		tlsCA = prefs.String(prefEchoTLSCA)
 	}
 	d.host = newFormField("Host", host, checkHost, nil)
 	d.host.entry.SetPlaceHolder("pacs.example.org or 10.0.0.5")
 	d.port = newFormField("Port", port, func(s string) error { _, err := parsePortText(s); return err }, nil)
 	d.calledAE = newFormField("Called AE", called, func(s string) error { _, err := parseAETitleText(s); return err }, nil)
 	calling := widget.NewLabel(cfg.AETitle)
+	d.useTLS = widget.NewCheck("Use DICOM TLS", nil)
+	d.useTLS.SetChecked(useTLS)
+	d.tlsCA = newFormField("CA file", tlsCA, func(string) error { return nil }, nil)
+	d.tlsCA.entry.SetPlaceHolder("empty: the system's certificate authorities")
+	d.tlsCA.row = withFileButton(parent, d.tlsCA)
 
 	d.result = widget.NewLabel("")
 	d.result.Wrapping = fyne.TextWrapWord
@@ -88,6 +100,8 @@ func newEchoDialog(parent fyne.Window, cfg app.Config, prefs fyne.Preferences) *
 		hintedItem("Port", d.port.row, ""),
 		hintedItem("Called AE", d.calledAE.row, "the remote node's AE title"),
 		hintedItem("Calling AE", calling, "ours (from the settings)"),
+		hintedItem("TLS", d.useTLS, "our TLS certificate from the settings is offered when the node asks for one"),
+		hintedItem("CA file", d.tlsCA.row, "PEM; the authority that signed the node's certificate"),
 	)
 	for _, f := range []*formField{d.host, d.port, d.calledAE} {
 		f.relayout = form.Refresh
@@ -132,10 +146,16 @@ func (d *echoDialog) onVerify() {
 	host := strings.Trim(d.host.text(), "[]")
 	port, _ := parsePortText(d.port.entry.Text)
 	called, _ := parseAETitleText(d.calledAE.entry.Text)
+	var tlsFiles *app.ClientTLS
+	if d.useTLS.Checked {
+		tlsFiles = &app.ClientTLS{CAFile: d.tlsCA.text(), CertFile: d.cfg.TLS.CertFile, KeyFile: d.cfg.TLS.KeyFile}
+	}
 	if d.prefs != nil {
 		d.prefs.SetString(prefEchoHost, host)
 		d.prefs.SetString(prefEchoPort, strconv.Itoa(port))
 		d.prefs.SetString(prefEchoCalledAE, called)
+		d.prefs.SetBool(prefEchoTLS, d.useTLS.Checked)
+		d.prefs.SetString(prefEchoTLSCA, d.tlsCA.text())
 	}
 	addr := net.JoinHostPort(host, strconv.Itoa(port))
 	d.running = true
@@ -144,7 +164,7 @@ func (d *echoDialog) onVerify() {
 	timeout := d.timeout
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
-		res, err := app.Echo(ctx, addr, d.cfg.AETitle, called)
+		res, err := app.EchoTLS(ctx, addr, d.cfg.AETitle, called, tlsFiles)
 		cancel()
 		d.do(func() { d.applyResult(called, addr, res, err) })
 	}()

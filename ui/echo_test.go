@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/dicominbox/dicominbox/app"
+	"github.com/dicominbox/dicominbox/app/apptest"
 )
 
 // openEcho shows the echo dialog (preferences of the test app); its results
@@ -156,5 +157,35 @@ func TestEchoDialogDefaultsToOwnReceiver(t *testing.T) {
 		if got := roundTrip(in); got != want {
 			t.Errorf("roundTrip(%v) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// Verify node over DICOM TLS: against a receiver that requires a client
+// certificate, the dialog offers ours from the settings and verifies the
+// node with the CA file given; without that CA file the failure says so.
+func TestEchoDialogTLS(t *testing.T) {
+	pki := apptest.NewPKI(t)
+	cfg := dtTestConfig(t)
+	cfg.TLS = app.DicomTLS{CertFile: pki.ServerCert, KeyFile: pki.ServerKey, ClientCAFile: pki.CAFile}
+	_, port := dtStartEngine(t, cfg)
+	ours := cfg
+	ours.AETitle = "ECHOSCU"
+	ours.TLS = app.DicomTLS{CertFile: pki.ClientCert, KeyFile: pki.ClientKey} // the certificate the settings hold
+
+	d, done := openEcho(t, ours)
+	if !d.useTLS.Checked {
+		t.Error("TLS not ticked by default although our receiver uses it")
+	}
+	typeReplacing(d.tlsCA.entry, pki.CAFile)
+	if r := verify(t, d, done, "127.0.0.1", port, "INBOX"); !strings.HasPrefix(r.Text, "Success: ") {
+		t.Fatalf("verify over TLS: %q", r.Text)
+	}
+	if p := fyne.CurrentApp().Preferences(); !p.Bool(prefEchoTLS) || p.String(prefEchoTLSCA) != pki.CAFile {
+		t.Errorf("TLS choices not remembered: %v %q", p.Bool(prefEchoTLS), p.String(prefEchoTLSCA))
+	}
+
+	typeReplacing(d.tlsCA.entry, "")
+	if r := verify(t, d, done, "127.0.0.1", port, "INBOX"); !strings.Contains(r.Text, "signed by an unknown authority") {
+		t.Errorf("verify without the CA file: %q", r.Text)
 	}
 }

@@ -118,9 +118,11 @@ ignored.
 
 ### 3.2 Verification SCU AE
 
-` + "`dicominbox echo [--aet A] [--called-aet B] HOST:PORT`" + ` (and the window's Verify node) proposes
-Verification with Implicit and Explicit VR Little Endian, sends one C-ECHO, releases, and reports
-success, rejection (with its result, source and reason), abort or timeout.
+` + "`dicominbox echo [--aet A] [--called-aet B] [--tls ...] HOST:PORT`" + ` (and the window's Verify node)
+proposes Verification with Implicit and Explicit VR Little Endian, sends one C-ECHO, releases, and
+reports success, rejection (with its result, source and reason), abort or timeout. It speaks plain
+DICOM, or DICOM TLS (TLS 1.2+, verifying the node's certificate and host name, offering a client
+certificate when given one).
 
 ## 4 Network communication
 
@@ -163,8 +165,9 @@ ISO 8859-1 (every byte kept), with a warning.
 configured, the Storage SCP and Verification SCP accept only TLS connections, TLS 1.2 or later with
 the cipher suites of Go's crypto/tls (ECDHE with AES-GCM or ChaCha20-Poly1305 first). With a client
 CA file, a sender must present a certificate that one of its CAs signed, else the connection is
-closed during the handshake; without one, senders are not authenticated by TLS. The Verification
-SCU (` + "`dicominbox echo`" + `) speaks plain DICOM only.
+closed during the handshake; without one, senders are not authenticated by TLS. Certificate files
+renewed in place are used from the next connection on. The Verification SCU speaks TLS on request
+(3.2).
 
 No user identity negotiation. Access is further restricted by the called AE title check and the
 allowed calling AE titles; every path in the folder tree is built from sanitised values and proven
