@@ -2,7 +2,9 @@ package app
 
 import (
 	"context"
+	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -193,5 +195,27 @@ func TestEchoTLS(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
 		}
+	}
+}
+
+// A peer that connects to the TLS port and never starts the handshake is
+// closed by the ARTIM timer, and the listener goes on serving.
+func TestDicomTLSSilentPeerClosedByARTIM(t *testing.T) {
+	pki := apptest.NewPKI(t)
+	cfg := testConfig(t)
+	cfg.TLS = DicomTLS{CertFile: pki.ServerCert, KeyFile: pki.ServerKey}
+	cfg.ARTIMTimeout = Duration(300 * time.Millisecond)
+	_, addr := startEngine(t, cfg)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second)) // bounds the test, not the receiver
+	if _, err := io.Copy(io.Discard, c); err != nil {
+		t.Fatalf("the silent peer was not closed by the receiver: %v", err)
+	}
+	if ok, out := dcmtk(t, "echoscu", "+tla", "+cf", pki.CAFile, "-aec", "INBOX", "127.0.0.1", portOf(t, addr)); !ok {
+		t.Fatalf("echoscu over TLS after the silent peer failed:\n%s", out)
 	}
 }
