@@ -272,18 +272,24 @@ func (e *Engine) ActiveAssociations() int {
 // free-space floor, study idle time, the window's settings) applies to the
 // associations accepted from now on, without a restart; running
 // associations keep what they negotiated. A changed listen address, port
-// or TLS setting, or a changed setting the storage folder is opened with (the folder, the
-// sync mode, keeping the page cache, Kafka forwarding), restarts the
-// listener gracefully (bounded by ctx). While stopped, the storage folder
-// is reopened at the next use when needed.
+// or TLS setting, or a changed setting the storage folder is opened with
+// (the folder, the sync mode, keeping the page cache, Kafka forwarding),
+// restarts the listener gracefully (bounded by ctx). While stopped, the
+// storage folder is reopened at the next use when needed.
 func (e *Engine) Apply(ctx context.Context, cfg Config) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
 	e.mu.Lock()
 	srv := e.srv
-	// Settings that name another folder end the wait for a lost one.
-	resume := e.lost != nil && e.lost.configDir != cfg.StorageDir && e.endWaitLocked()
+	// Settings that name another folder end the wait for a lost one: the
+	// listener starts on the new folder if it was to start again.
+	resume := false
+	if e.lost != nil && e.lost.configDir != cfg.StorageDir {
+		if resume = e.endWaitLocked(); !resume {
+			e.setView(false, "Stopped")
+		}
+	}
 	if srv != nil && !needsRestart(e.cfg, cfg) {
 		err := e.reconfigureLocked(srv, cfg)
 		if err == nil {

@@ -168,3 +168,34 @@ func TestStorageFolderGoneBeforeTheWatcherLooks(t *testing.T) {
 		t.Fatalf("echo into the other folder: %v", err)
 	}
 }
+
+// A folder that goes while the listener is stopped: the status and the
+// study list say so; settings with another folder end that, and the
+// listener stays stopped, as it was.
+func TestStorageFolderGoneWhileStopped(t *testing.T) {
+	e, disk, _ := startFolderEngine(t, time.Hour)
+	if err := e.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(disk, disk+".gone"); err != nil {
+		t.Fatal(err)
+	}
+	e.checkFolder()
+	if e.Running() || !strings.Contains(e.Status(), "start listening to create it anew") {
+		t.Fatalf("status after the folder went while stopped: %q", e.Status())
+	}
+	if _, _, err := e.Studies(context.Background(), index.StudyQuery{Limit: 1}); err == nil || !strings.Contains(err.Error(), "unmounted") {
+		t.Errorf("study list: %v", err)
+	}
+	cfg := e.Config()
+	cfg.StorageDir = filepath.Join(t.TempDir(), "elsewhere")
+	if err := e.Apply(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	if e.Running() || e.Status() != "Stopped" {
+		t.Fatalf("after settings with another folder: running %v, %q", e.Running(), e.Status())
+	}
+	if _, total, err := e.Studies(context.Background(), index.StudyQuery{Limit: 1}); err != nil || total != 0 {
+		t.Errorf("study list of the other folder: %d, %v", total, err)
+	}
+}
