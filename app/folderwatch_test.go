@@ -199,3 +199,26 @@ func TestStorageFolderGoneWhileStopped(t *testing.T) {
 		t.Errorf("study list of the other folder: %d, %v", total, err)
 	}
 }
+
+// A window that only browses (never started listening) notices too: the
+// first catalog query starts the watcher.
+func TestStorageFolderGoneBeforeAnyStart(t *testing.T) {
+	cfg := testConfig(t)
+	disk := filepath.Join(t.TempDir(), "disk")
+	cfg.StorageDir = filepath.Join(disk, "inbox")
+	e := NewEngine(cfg, testLogger(t, 0))
+	e.folderEvery = 20 * time.Millisecond
+	defer e.Close(context.Background())
+	if _, _, err := e.Studies(context.Background(), index.StudyQuery{Limit: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(disk, disk+".gone"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the lost folder in the status", func() bool {
+		return strings.Contains(e.Status(), "removed, replaced or unmounted")
+	}, func() string { return e.Status() })
+	if _, err := os.Stat(cfg.StorageDir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the folder was created anew (%v)", err)
+	}
+}

@@ -184,6 +184,7 @@ func (e *Engine) withStore(fn func(*store.Store) error) error {
 	if err := e.lostErr(); err != nil { // not an empty folder in its place
 		return err
 	}
+	e.startWatch() // it checks the folder (folderwatch.go)
 	e.stMu.RLock()
 	if s := &e.storage; e.store == nil || s.closed || e.staleLocked() && !s.listening {
 		e.stMu.RUnlock()

@@ -21,9 +21,9 @@ import (
 // lifecycle topic are configured) and publishes a StudyCompleted event on
 // the hub, which is all the window needs to show "complete" and notify.
 //
-// The watcher runs from the first Start until Close, also while the
-// listener is stopped, so that studies whose associations ended before a
-// Stop still complete. A study that has not completed when the engine is
+// The watcher runs from the first Start (or catalog query) until Close,
+// also while the listener is stopped, so that studies whose associations
+// ended before a Stop still complete. A study that has not completed when the engine is
 // closed gets no study-complete event.
 
 // completeTimeout bounds queueing one study-complete event in the outbox.
@@ -42,6 +42,17 @@ func (e *Engine) startWatchLocked() {
 	}
 	e.watchStop, e.watchDone = make(chan struct{}), make(chan struct{})
 	go e.watchStudies(e.watchStop, e.watchDone)
+}
+
+// startWatch starts the watcher unless it runs or the engine is closing:
+// the first catalog query does, so that a window that only browses (not
+// listening yet) also notices a storage folder that goes away.
+func (e *Engine) startWatch() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.closing {
+		e.startWatchLocked()
+	}
 }
 
 // stopWatch stops the study watcher and waits for it (Close).
