@@ -23,8 +23,8 @@ import (
 //
 // The watcher runs from the first Start (or catalog query) until Close,
 // also while the listener is stopped, so that studies whose associations
-// ended before a Stop still complete. A study that has not completed when the engine is
-// closed gets no study-complete event.
+// ended before a Stop still complete. A study that has not completed when
+// the engine is closed gets no study-complete event.
 
 // completeTimeout bounds queueing one study-complete event in the outbox.
 const completeTimeout = 10 * time.Second
