@@ -79,7 +79,10 @@ func (l *ActivityLog) Apply(ev Event) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	a := ev.Association
-	from := fmt.Sprintf("%s (%s)", a.CallingAE, a.RemoteAddr)
+	from := fmt.Sprintf("%s (%s)", a.CallingAE, peerText(a))
+	if a.ClientCertificate != "" {
+		from = fmt.Sprintf("%s (%s, certificate %s)", a.CallingAE, peerText(a), a.ClientCertificate)
+	}
 	switch ev.Kind {
 	case scp.AssociationAccepted:
 		l.addLocked(ev.Time, slog.LevelInfo, fmt.Sprintf("Accepted association from %s to %s", from, a.CalledAE))

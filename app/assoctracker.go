@@ -37,7 +37,7 @@ func (s AssocState) Finished() bool { return s >= AssocReleased }
 type AssocRow struct {
 	ID                  uint64
 	CallingAE, CalledAE string
-	Peer                string // remote "ip:port"
+	Peer                string // remote "ip:port", then " (TLS)" over DICOM TLS
 	State               AssocState
 	// Reason says in words why it was rejected or aborted.
 	Reason    string
@@ -105,7 +105,7 @@ func (t *AssocTracker) Apply(ev Event) {
 		if start.IsZero() {
 			start = ev.Time
 		}
-		r = &AssocRow{ID: a.ID, CallingAE: a.CallingAE, CalledAE: a.CalledAE, Peer: a.RemoteAddr, Started: start}
+		r = &AssocRow{ID: a.ID, CallingAE: a.CallingAE, CalledAE: a.CalledAE, Peer: peerText(a), Started: start}
 		t.rows[a.ID] = r
 	}
 	if a.CallingAE != "" {
@@ -169,4 +169,13 @@ func (t *AssocTracker) Active() int {
 		}
 	}
 	return n
+}
+
+// peerText is the peer's address, with "(TLS)" for an association over
+// DICOM TLS.
+func peerText(a scp.AssociationInfo) string {
+	if a.TLS {
+		return a.RemoteAddr + " (TLS)"
+	}
+	return a.RemoteAddr
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dicominbox/dicominbox/app/apptest"
+	"github.com/dicominbox/dicominbox/scp"
 	"github.com/dicominbox/dicominbox/store/index"
 )
 
@@ -57,13 +58,33 @@ func TestDicomTLSClientCertificates(t *testing.T) {
 	pki := apptest.NewPKI(t)
 	cfg := testConfig(t)
 	cfg.TLS = DicomTLS{CertFile: pki.ServerCert, KeyFile: pki.ServerKey, ClientCAFile: pki.CAFile}
-	_, addr := startEngine(t, cfg)
+	e, addr := startEngine(t, cfg)
 	port := portOf(t, addr)
 	if ok, out := dcmtk(t, "echoscu", "+tla", "+cf", pki.CAFile, "-aec", "INBOX", "127.0.0.1", port); ok {
 		t.Fatalf("echoscu without a client certificate succeeded:\n%s", out)
 	}
+	events, unsub := e.Events().Subscribe(64)
+	defer unsub()
 	if ok, out := dcmtk(t, "echoscu", "+tls", pki.ClientKey, pki.ClientCert, "+cf", pki.CAFile, "-aec", "INBOX", "127.0.0.1", port); !ok {
 		t.Fatalf("echoscu with the client certificate failed:\n%s", out)
+	}
+	// The association says it ran over TLS, and with which certificate.
+	log := NewActivityLog(100)
+	for accepted := false; !accepted; {
+		select {
+		case ev := <-events:
+			log.Apply(ev)
+			if accepted = ev.Kind == scp.AssociationAccepted; accepted {
+				if a := ev.Association; !a.TLS || a.ClientCertificate != "CN=modality" {
+					t.Errorf("accepted association: TLS %v, client certificate %q", a.TLS, a.ClientCertificate)
+				}
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("no association-accepted event")
+		}
+	}
+	if got := log.Entries(0); len(got) != 1 || !strings.Contains(got[0].Text, "(TLS), certificate CN=modality)") {
+		t.Errorf("activity log: %+v", got)
 	}
 }
 

@@ -127,6 +127,14 @@ func (a *association) fillInfo(rq *pdu.AssociateRQ) {
 	a.info.ImplementationVersionName = rq.UserInfo.ImplementationVersionName
 	a.info.PeerMaxPDULength = rq.UserInfo.MaxPDULength
 	a.log = a.log.With("calling", rq.CallingAE, "called", rq.CalledAE)
+	if tc, ok := a.conn.(*tls.Conn); ok { // the handshake is done: the RQ came through it
+		st := tc.ConnectionState()
+		a.info.TLS = st.HandshakeComplete
+		if len(st.VerifiedChains) > 0 && len(st.PeerCertificates) > 0 {
+			a.info.ClientCertificate = st.PeerCertificates[0].Subject.String()
+		}
+		a.log = a.log.With("tls", a.info.TLS, "client_cert", a.info.ClientCertificate)
+	}
 }
 
 func (a *association) admit(rq *pdu.AssociateRQ, over bool) *rejection {

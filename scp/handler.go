@@ -56,4 +56,9 @@ type AssociationInfo struct {
 	ImplementationVersionName string
 	PeerMaxPDULength          uint32 // 0: unlimited
 	StartedAt                 time.Time
+	// TLS: the association runs over DICOM TLS. ClientCertificate is the
+	// subject of the certificate the peer presented and the server
+	// verified ("" without one).
+	TLS               bool
+	ClientCertificate string
 }
