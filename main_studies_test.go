@@ -140,6 +140,12 @@ func TestStudiesMissingOrOldIndex(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "index.db")); err == nil {
 		t.Error("studies created index.db")
 	}
+	stderr.Reset()
+	gone := filepath.Join(dir, "unplugged")
+	if code := run([]string{"studies", "--storage", gone}, &stdout, &stderr); code != 1 ||
+		!strings.Contains(stderr.String(), "storage folder "+gone+" does not exist") {
+		t.Errorf("missing folder: exit %d, stderr:\n%s", code, stderr.String())
+	}
 
 	path := filepath.Join(dir, "index.db")
 	raw, err := sql.Open("sqlite", path)

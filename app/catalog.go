@@ -85,6 +85,9 @@ func readStudies(ctx context.Context, storageDir string, q index.StudyQuery) (ro
 	path := filepath.Join(storageDir, store.IndexFile)
 	db, err := index.OpenReadOnly(path, index.Options{Logger: slog.New(slog.DiscardHandler), ReadConns: 1})
 	if errors.Is(err, fs.ErrNotExist) {
+		if _, serr := os.Stat(storageDir); errors.Is(serr, fs.ErrNotExist) {
+			return nil, 0, fmt.Errorf("storage folder %s does not exist (removed, or its disk not mounted?)", storageDir)
+		}
 		return nil, 0, fmt.Errorf("no index in %s (%s does not exist)", storageDir, store.IndexFile)
 	}
 	if err == nil {
