@@ -2,7 +2,6 @@ package app
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +9,8 @@ import (
 	"os"
 	"strings"
 	"sync"
+
+	"github.com/dicominbox/dicominbox/app/tlsconf"
 )
 
 // DicomTLS turns the listener into a DICOM TLS one (PS3.15 B.9, the BCP 195
@@ -48,13 +49,9 @@ func (t DicomTLS) serverConfig() (*tls.Config, error) {
 	}
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
 	if t.ClientCAFile != "" {
-		pem, err := os.ReadFile(t.ClientCAFile)
+		pool, err := tlsconf.CAPool(t.ClientCAFile)
 		if err != nil {
-			return nil, fmt.Errorf("TLS: client CA file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("TLS: client CA file %s holds no PEM certificate", t.ClientCAFile)
+			return nil, fmt.Errorf("TLS: client %w", err) // "TLS: client CA file …"
 		}
 		cfg.ClientCAs, cfg.ClientAuth = pool, tls.RequireAndVerifyClientCert
 	}

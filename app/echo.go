@@ -10,6 +10,8 @@ import (
 
 	"github.com/dicominbox/dicominbox/scp"
 	"github.com/dicominbox/dicominbox/scp/uid"
+
+	"github.com/dicominbox/dicominbox/app/tlsconf"
 )
 
 // EchoResult is the outcome of a successful C-ECHO round trip.
@@ -70,11 +72,12 @@ func EchoTLS(ctx context.Context, addr, callingAE, calledAE string, t *ClientTLS
 func describeDialError(addr string, err error) error {
 	var rej *scp.RejectedError
 	var ne net.Error
+	tlsWords := tlsconf.Describe(err, "node")
 	switch {
 	case errors.As(err, &rej):
 		return err
-	case describeTLSError(err) != "":
-		return &describedError{describeTLSError(err), err}
+	case tlsWords != "":
+		return &describedError{tlsWords, err}
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return fmt.Errorf("connection to %s refused: nothing listens on that port", addr)
 	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():

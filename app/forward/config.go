@@ -12,17 +12,17 @@ package forward
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"time"
 
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/sasl"
 	"github.com/segmentio/kafka-go/sasl/plain"
 	"github.com/segmentio/kafka-go/sasl/scram"
+
+	"github.com/dicominbox/dicominbox/app/tlsconf"
 )
 
 // Defaults of Config.
@@ -95,24 +95,9 @@ func (c *Config) fill() {
 // client certificate is presented when certFile and keyFile are given.
 // insecureSkipVerify turns the server check off (tests only).
 func TLSConfig(caFile, certFile, keyFile string, insecureSkipVerify bool) (*tls.Config, error) {
-	c := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: insecureSkipVerify} //nolint:gosec // off by default; the user's explicit choice
-	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
-		if err != nil {
-			return nil, fmt.Errorf("kafka TLS: CA file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("kafka TLS: CA file %s holds no PEM certificate", caFile)
-		}
-		c.RootCAs = pool
-	}
-	if certFile != "" || keyFile != "" {
-		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
-		if err != nil {
-			return nil, fmt.Errorf("kafka TLS: client certificate: %w", err)
-		}
-		c.Certificates = []tls.Certificate{cert}
+	c, err := tlsconf.Client(caFile, certFile, keyFile, insecureSkipVerify)
+	if err != nil {
+		return nil, fmt.Errorf("kafka TLS: %w", err)
 	}
 	return c, nil
 }

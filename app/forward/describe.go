@@ -2,8 +2,6 @@ package forward
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +10,8 @@ import (
 	"syscall"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/dicominbox/dicominbox/app/tlsconf"
 )
 
 // Describe says in words why talking to Kafka failed: "cannot reach broker
@@ -56,8 +56,8 @@ func Describe(err error, topic string) string {
 		}
 		return ke.Title()
 	}
-	if alert, ok := remoteTLSAlert(err); ok {
-		return describeAlert(alert)
+	if s := tlsconf.Describe(err, "broker"); s != "" {
+		return s
 	}
 	var op *net.OpError
 	if errors.As(err, &op) && op.Op == "dial" {
@@ -71,19 +71,7 @@ func Describe(err error, topic string) string {
 	if errors.As(err, &dns) {
 		return fmt.Sprintf("cannot resolve broker host %q", dns.Name)
 	}
-	var unk x509.UnknownAuthorityError
-	var host x509.HostnameError
-	var inv x509.CertificateInvalidError
-	var rec tls.RecordHeaderError
 	switch {
-	case errors.As(err, &unk):
-		return "TLS: the broker's certificate is signed by an unknown authority (set the CA file)"
-	case errors.As(err, &host):
-		return "TLS: " + host.Error()
-	case errors.As(err, &inv):
-		return "TLS: " + inv.Error()
-	case errors.As(err, &rec):
-		return "TLS: the broker does not speak TLS on this port"
 	case errors.Is(err, context.DeadlineExceeded), isTimeout(err):
 		return "the broker did not answer in time"
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNRESET):
@@ -92,38 +80,6 @@ func Describe(err error, topic string) string {
 		return errNoBrokers.Error()
 	}
 	return err.Error()
-}
-
-// remoteTLSAlert finds a TLS alert the broker sent ("tls: certificate
-// required"): crypto/tls reports it as a *net.OpError with Op "remote error"
-// around its (unexported) alert type.
-func remoteTLSAlert(err error) (string, bool) {
-	for err != nil {
-		var op *net.OpError
-		if !errors.As(err, &op) {
-			return "", false
-		}
-		if op.Op == "remote error" && op.Err != nil {
-			return op.Err.Error(), true
-		}
-		err = op.Err
-	}
-	return "", false
-}
-
-// describeAlert turns a TLS alert of the broker into words: the ones about
-// the client certificate say what to change.
-func describeAlert(alert string) string {
-	switch alert {
-	case "tls: certificate required":
-		return "TLS: the broker requires a client certificate (set the certificate and key files)"
-	case "tls: bad certificate", "tls: unknown certificate authority", "tls: unsupported certificate",
-		"tls: revoked certificate", "tls: expired certificate", "tls: unknown certificate":
-		return "TLS: the broker refused the client certificate (" + strings.TrimPrefix(alert, "tls: ") + ")"
-	case "tls: handshake failure", "tls: protocol version not supported", "tls: insufficient security level":
-		return "TLS: the broker refused the handshake (" + strings.TrimPrefix(alert, "tls: ") + ")"
-	}
-	return "TLS: the broker sent the alert " + strings.TrimPrefix(alert, "tls: ")
 }
 
 // netReason is the last, human part of a dial error ("connection refused").
