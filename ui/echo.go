@@ -84,7 +84,7 @@ func newEchoDialog(parent fyne.Window, cfg app.Config, prefs fyne.Preferences) *
 	calling := widget.NewLabel(cfg.AETitle)
 	d.useTLS = widget.NewCheck("Use DICOM TLS", nil)
 	d.useTLS.SetChecked(useTLS)
-	d.tlsCA = newFormField("CA file", tlsCA, func(string) error { return nil }, nil)
+	d.tlsCA = newFormField("CA file", tlsCA, anyText, nil)
 	d.tlsCA.entry.SetPlaceHolder("empty: the system's certificate authorities")
 	d.tlsCA.row = withFileButton(parent, d.tlsCA)
 

@@ -120,11 +120,10 @@ func newSettingsDialog(parent fyne.Window, cur app.Config, save func(app.Config)
 	d.keepInTray = widget.NewCheck("Keep receiving in the system tray when the window is closed", nil)
 	d.keepInTray.SetChecked(cur.KeepRunningInTray)
 
-	noCheck := func(string) error { return nil } // TLS files: app.Config.Validate pairs them
-	d.tlsCert = newFormField("TLS certificate", cur.TLS.CertFile, noCheck, nil)
+	d.tlsCert = newFormField("TLS certificate", cur.TLS.CertFile, anyText, nil)
 	d.tlsCert.entry.SetPlaceHolder("empty: no TLS (plain DICOM)")
-	d.tlsKey = newFormField("TLS key", cur.TLS.KeyFile, noCheck, nil)
-	d.tlsClientCA = newFormField("TLS client CA", cur.TLS.ClientCAFile, noCheck, nil)
+	d.tlsKey = newFormField("TLS key", cur.TLS.KeyFile, anyText, nil)
+	d.tlsClientCA = newFormField("TLS client CA", cur.TLS.ClientCAFile, anyText, nil)
 	d.tlsClientCA.entry.SetPlaceHolder("empty: senders need no certificate")
 	for _, f := range []*formField{d.tlsCert, d.tlsKey, d.tlsClientCA} {
 		f.row = withFileButton(parent, f)

@@ -35,6 +35,10 @@ type formField struct {
 	relayout func()
 }
 
+// anyText is the check of a field that takes any text (a file path, a
+// name): what it must pair with is checked by app.Config.Validate.
+func anyText(string) error { return nil }
+
 // newFormField builds a field holding text, validated by check. A non-nil
 // button is placed to the right of the entry (e.g. "Choose…").
 func newFormField(name, text string, check func(string) error, button fyne.CanvasObject) *formField {

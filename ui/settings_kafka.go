@@ -52,7 +52,6 @@ func newKafkaSection(parent fyne.Window, cur app.KafkaConfig, test func(context.
 			return check(s)
 		}
 	}
-	none := func(string) error { return nil }
 	k.enabled = widget.NewCheck("Publish one event per stored instance", func(bool) { k.revalidate() })
 	k.enabled.SetChecked(cur.Enabled)
 
@@ -67,14 +66,14 @@ func newKafkaSection(parent fyne.Window, cur app.KafkaConfig, test func(context.
 		return checkTopicText(s)
 	}), nil)
 	k.lifecycle.entry.SetPlaceHolder("empty: no lifecycle events")
-	k.client = newFormField("Kafka client ID", cur.ClientID, none, nil)
+	k.client = newFormField("Kafka client ID", cur.ClientID, anyText, nil)
 
 	k.tlsEnabled = widget.NewCheck("Connect with TLS", nil)
 	k.tlsEnabled.SetChecked(cur.TLS.Enabled)
-	k.caFile = newFormField("Kafka CA file", cur.TLS.CAFile, none, nil)
+	k.caFile = newFormField("Kafka CA file", cur.TLS.CAFile, anyText, nil)
 	k.caFile.entry.SetPlaceHolder("empty: the system's certificate authorities")
-	k.certFile = newFormField("Kafka client certificate", cur.TLS.CertFile, none, nil)
-	k.keyFile = newFormField("Kafka client key", cur.TLS.KeyFile, none, nil)
+	k.certFile = newFormField("Kafka client certificate", cur.TLS.CertFile, anyText, nil)
+	k.keyFile = newFormField("Kafka client key", cur.TLS.KeyFile, anyText, nil)
 	for _, f := range []*formField{k.caFile, k.certFile, k.keyFile} {
 		f.row = k.withFileButton(f)
 	}
@@ -87,7 +86,7 @@ func newKafkaSection(parent fyne.Window, cur app.KafkaConfig, test func(context.
 		}
 		return nil
 	}), nil)
-	k.password = newPasswordFormField("Kafka SASL password", cur.SASL.Password, none)
+	k.password = newPasswordFormField("Kafka SASL password", cur.SASL.Password, anyText)
 	k.mechanism = widget.NewSelect([]string{saslNone, "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"}, func(string) { k.revalidate() })
 	mech := cur.SASL.Mechanism
 	if mech == "" {
