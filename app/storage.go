@@ -181,10 +181,9 @@ func (e *Engine) wantStore(cfg Config) {
 // withStore runs fn with the open store (opening it when needed), holding
 // e.stMu for reading so that the store stays open until fn returns.
 func (e *Engine) withStore(fn func(*store.Store) error) error {
-	if err := e.lostErr(); err != nil { // not an empty folder in its place
+	if err := e.watchOrLost(); err != nil { // not an empty folder in its place
 		return err
 	}
-	e.startWatch() // it checks the folder (folderwatch.go)
 	e.stMu.RLock()
 	if s := &e.storage; e.store == nil || s.closed || e.staleLocked() && !s.listening {
 		e.stMu.RUnlock()

@@ -44,15 +44,21 @@ func (e *Engine) startWatchLocked() {
 	go e.watchStudies(e.watchStop, e.watchDone)
 }
 
-// startWatch starts the watcher unless it runs or the engine is closing:
-// the first catalog query does, so that a window that only browses (not
-// listening yet) also notices a storage folder that goes away.
-func (e *Engine) startWatch() {
+// watchOrLost is what a catalog query does first, under one lock: it
+// returns the error of a storage folder that went away (folderwatch.go),
+// else starts the watcher unless it runs or the engine is closing, so that
+// a window that only browses (not listening yet) also notices a folder
+// that goes away.
+func (e *Engine) watchOrLost() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.lost != nil {
+		return e.lost.err
+	}
 	if !e.closing {
 		e.startWatchLocked()
 	}
+	return nil
 }
 
 // stopWatch stops the study watcher and waits for it (Close).
